@@ -1,0 +1,34 @@
+# Set-up and the two jobs of the README. Every target builds its own virtual environment
+# (.venv) from this project's files; nothing is installed outside it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench notebooks check-python clean
+
+# MXNet 1.9.1 (the last release) has wheels for Python 3.8-3.11 only: stop with one clear
+# line instead of a pip resolver dump.
+check-python:
+	@$(PYTHON) tools/check_python.py
+
+$(VENV)/.installed: setup.cfg pyproject.toml | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[test]'
+	touch $@
+
+## demo: train the book's scratch GRU on the lyrics corpus (160 epochs), print perplexity and lyrics
+demo: $(VENV)/.installed
+	$(PY) -m d2l_rnn train --model gru --impl scratch
+
+## test: run the whole test suite (notebooks in fast mode included)
+test: $(VENV)/.installed
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## notebooks: execute every notebook in full mode and save it with its outputs
+notebooks: $(VENV)/.installed
+	$(PY) tools/nbexec.py notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

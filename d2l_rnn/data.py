@@ -1,0 +1,290 @@
+"""Corpora: a small registry, checksum-verified downloads, vocabularies and minibatch iterators.
+
+The book reads ``../data/jaychou_lyrics.txt.zip`` and builds its vocabulary with
+``list(set(chars))``, whose order changes from one Python process to the next (hash
+randomisation). Here the vocabulary is sorted, so indices are the same in every process and a
+saved model stays usable.
+"""
+import hashlib
+import os
+import random
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections import namedtuple
+
+import numpy as np
+from mxnet import nd
+
+Dataset = namedtuple("Dataset", "name url filename sha1 description")
+
+DATASETS = {
+    "jaychou_lyrics": Dataset(
+        "jaychou_lyrics",
+        "https://raw.githubusercontent.com/d2l-ai/d2l-zh/v1/data/jaychou_lyrics.txt.zip",
+        "jaychou_lyrics.txt.zip", ("9529987e701a4f37048ab778270a5dde9a762a0b",),
+        "Jay Chou lyrics, the d2l-zh book's corpus (zip holding jaychou_lyrics.txt)"),
+    "time_machine": Dataset(
+        "time_machine", "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
+        "timemachine.txt", ("090b5e7e70c295757f55df93cb0a180b9691891a",),
+        "H. G. Wells, The Time Machine (plain text)"),
+    "imdb": Dataset(
+        "imdb", "http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+        "aclImdb_v1.tar.gz", ("01ada507287d82875905620988597833ad4e0903",),
+        "Large Movie Review Dataset v1.0 (Maas et al. 2011), the original Stanford archive"),
+    # The labeled-only repack (no train/unsup) kept beside the project; it has no public URL.
+    "imdb_labeled": Dataset(
+        "imdb_labeled", None, "aclImdb_labeled.tar.gz",
+        ("1fdbc4f7a2334dca442b4d2e47c695d63e68274a",),
+        "IMDb reviews, labeled train/test only (same layout as the Stanford archive)"),
+}
+
+ENV_VAR = "D2L_RNN_DATA"
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing, corrupt or could not be downloaded."""
+
+
+class CorpusTooShortError(ValueError):
+    """The corpus cannot fill a single minibatch of the requested shape."""
+
+
+def sha1_of(path, chunk=1 << 20):
+    """Hex SHA-1 of a file's bytes."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _search_dirs():
+    dirs = []
+    if os.environ.get(ENV_VAR):
+        dirs.append(os.environ[ENV_VAR])
+    dirs += [os.path.join(".", "data"), os.path.join("..", "data")]
+    return dirs
+
+
+def _cache_dir():
+    if os.environ.get(ENV_VAR):
+        return os.environ[ENV_VAR]
+    for d in (os.path.join(".", "data"), os.path.join("..", "data")):
+        if os.path.isdir(d):
+            return d
+    return os.path.join(".", "data")
+
+
+def _check(path, ds, what):
+    digest = sha1_of(path)
+    if digest not in ds.sha1:
+        raise DataError(
+            "%s %s has SHA-1 %s, expected %s for dataset %r. The file is corrupt or not the "
+            "right one: delete it so that it is downloaded again (from %s), or pass "
+            "verify=False if you changed it on purpose."
+            % (what, path, digest, " or ".join(ds.sha1), ds.name, ds.url))
+
+
+def download(ds, dest_dir, url=None, timeout=60):
+    """Download dataset ``ds`` into ``dest_dir``, check its SHA-1, then rename it into place.
+
+    The bytes go to a temporary file in ``dest_dir`` first, so an interrupted or corrupt
+    download never replaces (or masquerades as) a good file. Returns the final path.
+    """
+    url = url or ds.url
+    final = os.path.join(dest_dir, ds.filename)
+    if not url:
+        raise DataError("dataset %r has no public download address: copy %s into %s, or set "
+                        "%s to a directory that holds it." % (ds.name, ds.filename, dest_dir,
+                                                              ENV_VAR))
+    os.makedirs(dest_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + ds.filename + ".", suffix=".part", dir=dest_dir)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
+                shutil.copyfileobj(r, out)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise DataError(
+                "could not download dataset %r from %s to %s (%s). Check the network, or "
+                "copy %s there by hand, or point %s at a directory that has it."
+                % (ds.name, url, final, e, ds.filename, ENV_VAR)) from None
+        digest = sha1_of(tmp)
+        if digest not in ds.sha1:
+            raise DataError(
+                "downloaded %s for dataset %r, but its SHA-1 is %s, expected %s; %s was left "
+                "unchanged. The server sent a different or truncated file: try again later, "
+                "or copy the right file there by hand."
+                % (url, ds.name, digest, " or ".join(ds.sha1), final))
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return final
+
+
+def dataset_path(name, path=None, download_missing=True, verify=True, url=None):
+    """Return the local path of registered dataset ``name``, downloading it if needed.
+
+    Order: ``path`` (a file, or a directory holding the file), ``$D2L_RNN_DATA``, ``./data``,
+    ``../data``; then a download into the cache directory. Files found are SHA-1 checked.
+    """
+    if name not in DATASETS:
+        raise DataError("unknown dataset %r; known datasets: %s"
+                        % (name, ", ".join(sorted(DATASETS))))
+    ds = DATASETS[name]
+    if path is not None:
+        candidate = os.path.join(path, ds.filename) if os.path.isdir(path) else path
+        if not os.path.isfile(candidate):
+            raise DataError("dataset %r: %s does not exist. Pass the path of %s (or of the "
+                            "directory holding it), or leave path unset to use %s / ./data "
+                            "and download it." % (name, candidate, ds.filename, ENV_VAR))
+        if verify:
+            _check(candidate, ds, "file")
+        return candidate
+    for d in _search_dirs():
+        candidate = os.path.join(d, ds.filename)
+        if os.path.isfile(candidate):
+            if verify:
+                _check(candidate, ds, "cached file")
+            return candidate
+    if not download_missing:
+        raise DataError("dataset %r (%s) was not found in %s. Download it from %s, or set %s "
+                        "to a directory that holds it."
+                        % (name, ds.filename, ", ".join(_search_dirs()), ds.url, ENV_VAR))
+    return download(ds, _cache_dir(), url=url)
+
+
+def read_text(path):
+    """Read a UTF-8 text file, or the single ``.txt`` member of a zip archive."""
+    try:
+        if path.endswith(".zip") or zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                members = [m for m in z.namelist() if m.endswith(".txt")]
+                if len(members) != 1:
+                    raise DataError("%s should hold exactly one .txt file, it holds %s"
+                                    % (path, z.namelist()))
+                raw = z.read(members[0])
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+        return raw.decode("utf-8")
+    except zipfile.BadZipFile as e:
+        raise DataError("%s is not a readable zip archive (%s); delete it so that it is "
+                        "downloaded again." % (path, e)) from e
+    except UnicodeDecodeError as e:
+        raise DataError("%s is not UTF-8 text (%s at byte %d). Convert it to UTF-8 first."
+                        % (path, e.reason, e.start)) from e
+
+
+def build_vocab(chars):
+    """Return ``(char_to_idx, idx_to_char)`` with characters in sorted (deterministic) order."""
+    idx_to_char = sorted(set(chars))
+    char_to_idx = {c: i for i, c in enumerate(idx_to_char)}
+    return char_to_idx, idx_to_char
+
+
+def load_corpus(source="jaychou_lyrics", num_chars=10000, lower=False, path=None):
+    """Load a character-level corpus: a registered dataset name or the path of a UTF-8 file.
+
+    Newlines become spaces, as in the book. ``num_chars=None`` keeps the whole text.
+    Returns ``(corpus_indices, char_to_idx, idx_to_char, vocab_size)``; ``corpus_indices``
+    is a list of ``len(text)`` ints in ``[0, vocab_size)``.
+    """
+    if num_chars is not None and (not isinstance(num_chars, int) or num_chars < 2):
+        raise ValueError("num_chars must be an integer >= 2 or None (whole corpus), got %r"
+                         % (num_chars,))
+    if source in DATASETS:
+        file_path = dataset_path(source, path)
+    elif os.path.isfile(str(source)):
+        file_path = source
+    else:
+        raise DataError("corpus %r is neither a registered dataset (%s) nor an existing file"
+                        % (source, ", ".join(sorted(DATASETS))))
+    text = read_text(file_path).replace("\n", " ").replace("\r", " ")
+    if lower:
+        text = text.lower()
+    if num_chars is not None:
+        text = text[:num_chars]
+    if len(text) < 2:
+        raise DataError("corpus %s has %d characters; at least 2 are needed"
+                        % (file_path, len(text)))
+    char_to_idx, idx_to_char = build_vocab(text)
+    corpus_indices = [char_to_idx[c] for c in text]
+    return corpus_indices, char_to_idx, idx_to_char, len(idx_to_char)
+
+
+def load_data_jay_lyrics(path=None, num_chars=10000):
+    """The book's lyrics corpus: ``(corpus_indices, char_to_idx, idx_to_char, vocab_size)``.
+
+    The first ``num_chars`` characters (10,000 as in the book; None for all 64,925), newlines
+    as spaces, sorted vocabulary (1,027 characters for the first 10,000).
+    """
+    return load_corpus("jaychou_lyrics", num_chars=num_chars, path=path)
+
+
+def load_data_time_machine(path=None, num_chars=10000):
+    """The time machine corpus, lower-cased, at character level (same tuple as the lyrics)."""
+    return load_corpus("time_machine", num_chars=num_chars, lower=True, path=path)
+
+
+def _check_batch_args(batch_size, num_steps):
+    for name, v in (("batch_size", batch_size), ("num_steps", num_steps)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise ValueError("%s must be a positive integer, got %r" % (name, v))
+
+
+def _too_short(n, batch_size, num_steps, need, how):
+    return CorpusTooShortError(
+        "the corpus has %d characters, too few for one minibatch of batch_size=%d x "
+        "num_steps=%d with %s sampling (it needs at least %d). Use more characters "
+        "(num_chars), a smaller batch_size or a smaller num_steps."
+        % (n, batch_size, num_steps, how, need))
+
+
+def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None, rng=random):
+    """Yield ``(X, Y)`` minibatches of non-overlapping windows in a random order.
+
+    X, Y: float32 NDArrays of shape (batch_size, num_steps); Y is X shifted by one character.
+    The windows start at multiples of ``num_steps`` and are shuffled with ``rng.shuffle``
+    (Python's global ``random`` by default, so a given ``random.seed`` reproduces the book's
+    ``d2lzh.data_iter_random`` batches).
+    """
+    _check_batch_args(batch_size, num_steps)
+    n = len(corpus_indices)
+    num_examples = (n - 1) // num_steps
+    epoch_size = num_examples // batch_size
+    if epoch_size < 1:
+        raise _too_short(n, batch_size, num_steps, batch_size * num_steps + 1, "random")
+    corpus = np.asarray(corpus_indices, dtype=np.float32)
+    example_indices = list(range(num_examples))
+    rng.shuffle(example_indices)
+    offsets = np.arange(num_steps)
+    for i in range(epoch_size):
+        starts = np.array(example_indices[i * batch_size:(i + 1) * batch_size]) * num_steps
+        rows = starts[:, None] + offsets
+        yield nd.array(corpus[rows], ctx=ctx), nd.array(corpus[rows + 1], ctx=ctx)
+
+
+def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
+    """Yield ``(X, Y)`` minibatches whose rows continue the previous minibatch's rows.
+
+    X, Y: float32 NDArrays of shape (batch_size, num_steps). The corpus is cut into
+    ``batch_size`` contiguous streams; minibatch i holds characters
+    ``[i*num_steps, (i+1)*num_steps)`` of each stream, so a hidden state can be carried over.
+    """
+    _check_batch_args(batch_size, num_steps)
+    n = len(corpus_indices)
+    batch_len = n // batch_size
+    epoch_size = (batch_len - 1) // num_steps
+    if epoch_size < 1:
+        raise _too_short(n, batch_size, num_steps, batch_size * (num_steps + 1),
+                         "consecutive")
+    streams = np.asarray(corpus_indices[:batch_size * batch_len],
+                         dtype=np.float32).reshape(batch_size, batch_len)
+    for i in range(epoch_size):
+        j = i * num_steps
+        yield (nd.array(streams[:, j:j + num_steps], ctx=ctx),
+               nd.array(streams[:, j + 1:j + num_steps + 1], ctx=ctx))
