@@ -1,0 +1,25 @@
+"""d2l_rnn: the gated-RNN chapter of Dive into Deep Learning (MXNet edition), as a package.
+
+``import d2l_rnn as d2l`` gives the names the book's cells use (``load_data_jay_lyrics``,
+``try_gpu``, ``train_and_predict_rnn``, ``RNNModel`` ...), plus ready-made scratch models
+(``gru``, ``lstm``, ``rnn`` with ``get_*_params`` and ``init_*_state``).
+"""
+from ._compat import check_python as _check_python
+
+_check_python()
+
+__version__ = "0.1.0"
+
+from .data import (  # noqa: E402
+    DATASETS, CorpusTooShortError, DataError, data_iter_consecutive, data_iter_random,
+    dataset_path, load_corpus, load_data_jay_lyrics, load_data_time_machine)
+from .utils import (  # noqa: E402
+    grad_clipping, sgd, to_onehot, try_all_gpus, try_gpu)
+from .scratch import (  # noqa: E402
+    MODELS, get_gru_params, get_lstm_params, get_params_fn, get_rnn_params, gru,
+    init_gru_state, init_lstm_state, init_rnn_state, lstm, rnn)
+from .concise import RNNModel  # noqa: E402
+from .predict import UnknownCharacterError, predict_rnn, predict_rnn_gluon  # noqa: E402
+from .train import (  # noqa: E402
+    History, TrainingDiverged, train_and_predict_rnn, train_and_predict_rnn_gluon)
+from .plot import plot_perplexity  # noqa: E402

@@ -1,0 +1,231 @@
+"""Command line: ``python -m d2l_rnn {train,data} ...`` (also installed as ``d2l-rnn``).
+
+Each subcommand lives beside the code it drives and registers itself through an
+``add_subcommand(subparsers)`` function listed in ``SUBCOMMAND_MODULES``.
+"""
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+
+BOOK_DEFAULTS = {"num_hiddens": 256, "num_steps": 35, "batch_size": 32, "lr": 100.0,
+                 "clipping_theta": 0.01, "pred_period": 40, "pred_len": 50,
+                 "num_chars": 10000, "prefixes": ["分开", "不分开"]}
+BOOK_EPOCHS = {"rnn": 250, "gru": 160, "lstm": 160}
+SMOKE = {"num_epochs": 2, "num_chars": 2000, "pred_period": 1, "pred_len": 10,
+         "num_hiddens": 64}
+
+# Modules (besides this one) that add subcommands; each defines add_subcommand(subparsers).
+SUBCOMMAND_MODULES = []
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _positive_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a positive integer, got %r" % s)
+    if v < 1:
+        raise argparse.ArgumentTypeError("expected a positive integer, got %r" % s)
+    return v
+
+
+def _positive_float(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a positive number, got %r" % s)
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError("expected a positive finite number, got %r" % s)
+    return v
+
+
+def _clip(s):
+    if s.lower() in ("none", "off"):
+        return None
+    return _positive_float(s)
+
+
+def _add_train(sub):
+    p = sub.add_parser(
+        "train", help="train a character-level language model (the book's settings by default)",
+        description="Train a scratch or concise (Gluon) RNN/GRU/LSTM language model and print "
+                    "the book's perplexity lines and generated text.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d = BOOK_DEFAULTS
+    p.add_argument("--model", choices=["rnn", "gru", "lstm"], default="gru",
+                   help="recurrent cell")
+    p.add_argument("--impl", choices=["scratch", "concise"], default="scratch",
+                   help="scratch model functions or Gluon's rnn layers")
+    p.add_argument("--corpus", default="jaychou_lyrics",
+                   help="registered corpus (jaychou_lyrics, time_machine) or the path of any "
+                        "UTF-8 text file")
+    p.add_argument("--data-path", default=None,
+                   help="where the registered corpus file is (default: $D2L_RNN_DATA, ./data, "
+                        "../data, else download)")
+    p.add_argument("--num-chars", type=int, default=d["num_chars"],
+                   help="use the first N characters; 0 for the whole corpus")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="epochs (default: 250 for rnn, 160 for gru and lstm)")
+    p.add_argument("--num-hiddens", type=_positive_int, default=d["num_hiddens"],
+                   help="hidden units")
+    p.add_argument("--num-steps", type=_positive_int, default=d["num_steps"],
+                   help="time steps per minibatch")
+    p.add_argument("--batch-size", type=_positive_int, default=d["batch_size"],
+                   help="sequences per minibatch")
+    p.add_argument("--lr", type=_positive_float, default=d["lr"], help="SGD learning rate")
+    p.add_argument("--clipping-theta", type=_clip, default=d["clipping_theta"],
+                   help="global gradient-norm threshold ('none' disables clipping)")
+    p.add_argument("--pred-period", type=_positive_int, default=d["pred_period"],
+                   help="print perplexity and samples every N epochs")
+    p.add_argument("--pred-len", type=int, default=d["pred_len"],
+                   help="characters to generate after each prefix")
+    p.add_argument("--prefix", action="append", default=None,
+                   help="prefix to continue (repeatable; default: 分开 and 不分开)")
+    p.add_argument("--random-iter", action="store_true",
+                   help="random sampling instead of consecutive sampling")
+    p.add_argument("--seed", type=int, default=0, help="random seed (Python, NumPy, MXNet)")
+    p.add_argument("--history", metavar="FILE.json", default=None,
+                   help="write the per-epoch history as JSON")
+    p.add_argument("--plot", metavar="FILE.png", default=None,
+                   help="save a perplexity-vs-epoch plot")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--smoke", "--dry-run", action="store_true",
+                   help="quick smoke run: 2 epochs, 2,000 characters, 64 hidden units")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args):
+    import d2l_rnn as d2l
+    from mxnet.gluon import rnn as grnn
+
+    if args.smoke:
+        for k, v in SMOKE.items():
+            setattr(args, {"num_epochs": "epochs"}.get(k, k), v)
+    num_epochs = args.epochs or BOOK_EPOCHS[args.model]
+    prefixes = args.prefix or BOOK_DEFAULTS["prefixes"]
+    if args.num_chars < 0 or args.num_chars == 1:
+        raise CLIError("--num-chars must be 0 (whole corpus) or at least 2, got %d"
+                       % args.num_chars)
+    num_chars = args.num_chars or None
+    if args.corpus == "time_machine":
+        corpus = d2l.load_data_time_machine(path=args.data_path, num_chars=num_chars)
+        if args.prefix is None:
+            prefixes = ["traveller", "time traveller"]
+    else:
+        corpus = d2l.load_corpus(args.corpus, num_chars=num_chars, path=args.data_path)
+    corpus_indices, char_to_idx, idx_to_char, vocab_size = corpus
+    if args.corpus not in ("jaychou_lyrics",) and args.prefix is None:
+        prefixes = [p for p in prefixes if all(c in char_to_idx for c in p)] or \
+            [idx_to_char[corpus_indices[0]]]
+    ctx = d2l.try_gpu()
+    print("corpus %s: %d characters, vocabulary %d; %s %s, %d epochs, context %s"
+          % (args.corpus, len(corpus_indices), vocab_size, args.impl, args.model, num_epochs,
+             ctx), flush=True)
+    common = dict(seed=args.seed, progress=False if args.no_progress else None)
+    if args.impl == "scratch":
+        model_fn, _, init_state = d2l.MODELS[args.model]
+        history = d2l.train_and_predict_rnn(
+            model_fn, d2l.get_params_fn(args.model, vocab_size, args.num_hiddens, ctx),
+            init_state, args.num_hiddens, vocab_size, ctx, corpus_indices, idx_to_char,
+            char_to_idx, args.random_iter, num_epochs, args.num_steps, args.lr,
+            args.clipping_theta, args.batch_size, args.pred_period, args.pred_len, prefixes,
+            **common)
+    else:
+        layer = {"rnn": grnn.RNN, "gru": grnn.GRU, "lstm": grnn.LSTM}[args.model]
+        model = d2l.RNNModel(layer(args.num_hiddens), vocab_size)
+        history = d2l.train_and_predict_rnn_gluon(
+            model, args.num_hiddens, vocab_size, ctx, corpus_indices, idx_to_char,
+            char_to_idx, num_epochs, args.num_steps, args.lr, args.clipping_theta,
+            args.batch_size, args.pred_period, args.pred_len, prefixes,
+            is_random_iter=args.random_iter, **common)
+    print("final perplexity %.3f after %d epochs (median %.3f s/epoch)"
+          % (history.perplexity[-1], len(history.epochs),
+             sorted(history.seconds)[len(history.seconds) // 2]))
+    if args.history:
+        write_text_atomic(args.history, json.dumps(history.as_dict(), ensure_ascii=False,
+                                                   indent=1))
+        print("history written to %s" % args.history)
+    if args.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        from .plot import plot_perplexity, save_figure
+        ax = plot_perplexity({"%s %s" % (args.impl, args.model): history},
+                             title="%s on %s" % (args.model, args.corpus))
+        save_figure(ax.figure, args.plot)
+        print("plot saved to %s" % args.plot)
+    return 0
+
+
+def _add_data(sub):
+    p = sub.add_parser("data", help="list the registered datasets and where they resolve",
+                       description="List the dataset registry; with --fetch, download "
+                                   "(and checksum) the named datasets into the cache.")
+    p.add_argument("--fetch", nargs="*", metavar="NAME", default=None,
+                   help="download these datasets now (no names: the two corpora)")
+    p.set_defaults(func=cmd_data)
+
+
+def cmd_data(args):
+    from .data import DATASETS, DataError, dataset_path
+    if args.fetch is not None:
+        for name in args.fetch or ["jaychou_lyrics", "time_machine"]:
+            print("%s: %s" % (name, dataset_path(name)))
+        return 0
+    for name, ds in DATASETS.items():
+        try:
+            where = dataset_path(name, download_missing=False, verify=False)
+        except DataError:
+            where = "(not downloaded)"
+        print("%-15s %-26s sha1 %s  %s\n                %s"
+              % (name, ds.filename, ds.sha1[0], where, ds.description))
+    return 0
+
+
+def build_parser():
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m d2l_rnn",
+        description="Gated RNNs from Dive into Deep Learning (MXNet): train, inspect data.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_train(sub)
+    _add_data(sub)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).add_subcommand(sub)
+    return parser
+
+
+def main(argv=None):
+    """Entry point: parse ``argv`` and run the subcommand; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    from .data import DataError
+    from .predict import UnknownCharacterError
+    from .train import TrainingDiverged
+    try:
+        return args.func(args)
+    except (CLIError, DataError, UnknownCharacterError, TrainingDiverged, ValueError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,54 @@
+"""Execute a notebook top to bottom with nbclient, optionally in fast mode.
+
+Fast mode inserts, right after the cell tagged ``parameters``, a cell holding the notebook's
+own ``metadata["d2l_rnn"]["fast_parameters"]`` (for example ``num_epochs = 2``), the way
+papermill injects parameters. Used by the tests (fast) and by ``make notebooks`` (full).
+"""
+import os
+import sys
+import tempfile
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def parameters_index(nb):
+    """Index of the cell tagged ``parameters``; ValueError if there is none."""
+    for i, cell in enumerate(nb.cells):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return i
+    raise ValueError("notebook has no cell tagged 'parameters'")
+
+
+def execute(path, fast=False, save_to=None, timeout=1800):
+    """Run notebook ``path`` in its own folder; return the executed notebook.
+
+    fast: inject the notebook's fast parameters. save_to: write the executed notebook there
+    (atomically). Raises nbclient's CellExecutionError naming the failing cell.
+    """
+    nb = nbformat.read(path, as_version=4)
+    if fast:
+        code = nb.metadata["d2l_rnn"]["fast_parameters"]
+        cell = nbformat.v4.new_code_cell("# Injected by tools/nbexec.py (fast mode)\n" + code)
+        cell.metadata["tags"] = ["injected-parameters"]
+        nb.cells.insert(parameters_index(nb) + 1, cell)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    client.execute()
+    if save_to:
+        folder = os.path.dirname(os.path.abspath(save_to))
+        fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=folder)
+        os.close(fd)
+        try:
+            nbformat.write(nb, tmp)
+            os.replace(tmp, save_to)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    return nb
+
+
+if __name__ == "__main__":
+    for p in sys.argv[1:]:
+        print("executing", p, flush=True)
+        execute(p, save_to=p)
