@@ -9,7 +9,6 @@ import hashlib
 import os
 import random
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -17,6 +16,8 @@ from collections import namedtuple
 
 import numpy as np
 from mxnet import nd
+
+from .fileio import atomic_path
 
 Dataset = namedtuple("Dataset", "name url filename sha1 description")
 
@@ -100,11 +101,9 @@ def download(ds, dest_dir, url=None, timeout=60):
         raise DataError("dataset %r has no public download address: copy %s into %s, or set "
                         "%s to a directory that holds it." % (ds.name, ds.filename, dest_dir,
                                                               ENV_VAR))
-    os.makedirs(dest_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + ds.filename + ".", suffix=".part", dir=dest_dir)
-    try:
+    with atomic_path(final) as tmp:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
                 shutil.copyfileobj(r, out)
         except (urllib.error.URLError, OSError, ValueError) as e:
             raise DataError(
@@ -118,10 +117,6 @@ def download(ds, dest_dir, url=None, timeout=60):
                 "unchanged. The server sent a different or truncated file: try again later, "
                 "or copy the right file there by hand."
                 % (url, ds.name, digest, " or ".join(ds.sha1), final))
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return final
 
 

@@ -1,6 +1,7 @@
 """Perplexity-against-epoch plots, for notebooks and for PNG files from the command line."""
 import os
-import tempfile
+
+from .fileio import atomic_path
 
 
 def plot_perplexity(histories, ax=None, title=None):
@@ -24,16 +25,8 @@ def plot_perplexity(histories, ax=None, title=None):
 
 
 def save_figure(fig, path):
-    """Save a matplotlib figure to ``path`` atomically (temp file in the same folder, then
-    rename), so an interrupted save never leaves a broken image behind."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    """Save a matplotlib figure to ``path`` atomically (an interrupted save never leaves a
+    broken image behind); the format follows the extension (PNG by default)."""
     ext = os.path.splitext(path)[1] or ".png"
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path, suffix=ext) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format=ext.lstrip("."))

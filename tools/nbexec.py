@@ -6,10 +6,11 @@ papermill injects parameters. Used by the tests (fast) and by ``make notebooks``
 """
 import os
 import sys
-import tempfile
 
 import nbformat
 from nbclient import NotebookClient
+
+from d2l_rnn.fileio import atomic_path
 
 
 def parameters_index(nb):
@@ -36,15 +37,8 @@ def execute(path, fast=False, save_to=None, timeout=1800):
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     client.execute()
     if save_to:
-        folder = os.path.dirname(os.path.abspath(save_to))
-        fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=folder)
-        os.close(fd)
-        try:
+        with atomic_path(save_to, suffix=".ipynb") as tmp:
             nbformat.write(nb, tmp)
-            os.replace(tmp, save_to)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
     return nb
 
 
