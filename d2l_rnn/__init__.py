@@ -4,9 +4,10 @@
 ``try_gpu``, ``train_and_predict_rnn``, ``RNNModel`` ...), plus ready-made scratch models
 (``gru``, ``lstm``, ``rnn`` with ``get_*_params`` and ``init_*_state``).
 """
-from ._compat import check_python as _check_python
+from ._compat import check_python as _check_python, use_all_cores as _use_all_cores
 
 _check_python()
+_use_all_cores()
 
 __version__ = "0.1.0"
 

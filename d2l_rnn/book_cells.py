@@ -1,11 +1,16 @@
-"""The chapter's own cells, written step by step with the book's equations (nd.dot per gate,
-one-hot inputs). They are the reference the package's models are checked against, and they
-must also run unchanged through d2l_rnn's training loop."""
+"""The chapter's formulation, step by step: one ``nd.dot`` per gate and per step on one-hot
+inputs, exactly as the book's cells compute it.
+
+This is the reference the package's faster models are tested against, the baseline of the
+benchmark, and a model function in the book's protocol (a list of one-hot arrays in, a list
+of outputs out) that ``train_and_predict_rnn`` must keep training unchanged.
+"""
 from mxnet import nd
 
 
 def make_get_params(kind, num_inputs, num_hiddens, num_outputs, ctx=None):
-    """The book's get_params() closure for 'rnn', 'gru' or 'lstm'."""
+    """The book's zero-argument ``get_params()`` for ``'rnn'``, ``'gru'`` or ``'lstm'``: the
+    same parameter list, order and random draws as the chapter's cell."""
     def _one(shape):
         return nd.random.normal(scale=0.01, shape=shape, ctx=ctx)
 
@@ -24,15 +29,18 @@ def make_get_params(kind, num_inputs, num_hiddens, num_outputs, ctx=None):
 
 
 def init_state(batch_size, num_hiddens, ctx=None):
+    """``(H,)``: zeros (batch_size, num_hiddens)."""
     return (nd.zeros(shape=(batch_size, num_hiddens), ctx=ctx),)
 
 
 def init_lstm_state(batch_size, num_hiddens, ctx=None):
+    """``(H, C)``: two zero arrays (batch_size, num_hiddens)."""
     return (nd.zeros(shape=(batch_size, num_hiddens), ctx=ctx),
             nd.zeros(shape=(batch_size, num_hiddens), ctx=ctx))
 
 
 def rnn(inputs, state, params):
+    """The book's RNN cell over a list of (batch, vocab) one-hot arrays."""
     W_xh, W_hh, b_h, W_hq, b_q = params
     H, = state
     outputs = []
@@ -43,6 +51,7 @@ def rnn(inputs, state, params):
 
 
 def gru(inputs, state, params):
+    """The book's GRU cell over a list of (batch, vocab) one-hot arrays."""
     W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h, W_hq, b_q = params
     H, = state
     outputs = []
@@ -56,6 +65,7 @@ def gru(inputs, state, params):
 
 
 def lstm(inputs, state, params):
+    """The book's LSTM cell over a list of (batch, vocab) one-hot arrays."""
     (W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o, W_xc, W_hc, b_c,
      W_hq, b_q) = params
     H, C = state
@@ -71,4 +81,5 @@ def lstm(inputs, state, params):
     return outputs, (H, C)
 
 
+# kind -> (model function, state initialiser)
 BOOK = {"rnn": (rnn, init_state), "gru": (gru, init_state), "lstm": (lstm, init_lstm_state)}

@@ -37,8 +37,14 @@ def global_norm(arrays):
 
     One fused ``multi_sum_sq`` kernel instead of a square and a sum per array.
     """
-    sq = nd.multi_sum_sq(*arrays, num_arrays=len(arrays))
-    return nd.sqrt(nd.sum(sq)).reshape((1,))
+    sq = [nd.multi_sum_sq(*chunk, num_arrays=len(chunk)) for chunk in _chunks(arrays)]
+    return nd.sqrt(nd.sum(nd.concat(*sq, dim=0) if len(sq) > 1 else sq[0])).reshape((1,))
+
+
+def _chunks(arrays, size=32):
+    # MXNet's multi-tensor kernels take a bounded number of arrays per call (the process
+    # aborts above ~100), so long parameter lists go in chunks.
+    return [arrays[i:i + size] for i in range(0, len(arrays), size)]
 
 
 def clip_scale(grads, theta):
@@ -73,13 +79,16 @@ def sgd(params, lr, batch_size):
 def clipped_sgd_step(weights, grads, lr, theta):
     """One SGD step on ``weights`` with global-norm clipping folded into the step size.
 
-    ``w -= lr * min(1, theta/||g||) * g`` for every pair, with no host sync.
+    ``w -= lr * min(1, theta/||g||) * g`` for every pair, in one fused kernel for all the
+    arrays, with the step size kept on the device (no host sync).
     """
+    ctx = weights[0].context
     scale = clip_scale(grads, theta)
-    if scale is None:
-        for w, g in zip(weights, grads):
-            w -= lr * g
-        return
-    step = scale * lr
-    for w, g in zip(weights, grads):
-        nd.broadcast_sub(w, nd.broadcast_mul(g, step), out=w)
+    for ws, gs in zip(_chunks(weights), _chunks(grads)):
+        n = len(ws)
+        step = nd.full((n,), lr, ctx=ctx)
+        if scale is not None:
+            step = nd.broadcast_mul(step, scale)
+        args = [a for pair in zip(ws, gs) for a in pair]
+        nd.preloaded_multi_sgd_update(*args, step, nd.zeros((n,), ctx=ctx), num_weights=n,
+                                      out=list(ws))

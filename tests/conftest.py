@@ -1,7 +1,9 @@
-"""Shared fixtures: where the corpora are, a tiny corpus, quiet MXNet."""
+"""Shared fixtures: where the corpora are, a small corpus."""
 import os
 
 import pytest
+
+import d2l_rnn  # noqa: F401  (before any test imports mxnet: it sets MXNet's thread count)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
