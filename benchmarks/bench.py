@@ -1,0 +1,277 @@
+"""Benchmark: the book's library vs d2l_rnn (vs PyTorch) on the chapter's task, in one process.
+
+    python benchmarks/bench.py                 # full run, text table + benchmarks/results.json
+    python benchmarks/bench.py --quick         # a few seconds, to check that it works
+
+Task (the book's settings): the first 10,000 characters of the lyrics corpus, hidden 256,
+35 steps, batch 32, consecutive sampling, SGD lr 100, clipping 0.01. Each row trains for a
+few warm-up epochs, then N timed epochs; the table gives the median seconds per epoch, tokens
+per second, the process's peak resident memory while the row ran, the ratio to the book's
+scratch model, and the achieved GFLOP/s against the machine's measured FullyConnected peak.
+The machines are shared: compare rows of one run (ratios), not runs of different days.
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+import random
+import re
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+# d2l_rnn first: it sets MXNet's thread count, which MXNet reads when it is imported. Every row
+# (the book's library and PyTorch too) runs in this process with the same setting.
+import d2l_rnn  # noqa: E402
+from d2l_rnn import book_cells  # noqa: E402
+from d2l_rnn.cli import write_text_atomic  # noqa: E402
+
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+from mxnet import nd  # noqa: E402
+from mxnet.gluon import rnn as grnn  # noqa: E402
+
+BOOK = dict(num_hiddens=256, num_steps=35, batch_size=32, lr=100.0, clipping_theta=0.01)
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+class PeakRSS(object):
+    """Samples this process's resident memory every 5 ms; ``peak`` in MiB after the block."""
+
+    def __enter__(self):
+        self.peak, self._stop = 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._stop.is_set():
+            with open("/proc/self/statm") as f:
+                self.peak = max(self.peak, int(f.read().split()[1]) * page / 2 ** 20)
+            self._stop.wait(0.005)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def flops_per_token(kind, h, V, one_hot_input):
+    """Forward + backward FLOPs per token (backward ~ 2x forward) of the matrix products."""
+    g = GATES[kind]
+    fwd = 2 * h * g * h + 2 * h * V + (2 * V * g * h if one_hot_input else 0)
+    return 3 * fwd
+
+
+def fc_peak_gflops(n=2048, reps=5):
+    """Measured FullyConnected (oneDNN) throughput on an n^3 float32 product, in GFLOP/s."""
+    a, w = nd.random.normal(shape=(n, n)), nd.random.normal(shape=(n, n))
+    nd.FullyConnected(a, w, no_bias=True, num_hidden=n).wait_to_read()
+    best = float("inf")
+    for _ in range(reps):
+        t = time.time()
+        nd.FullyConnected(a, w, no_bias=True, num_hidden=n).wait_to_read()
+        best = min(best, time.time() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def _seed(s=0):
+    random.seed(s)
+    np.random.seed(s)
+    mx.random.seed(s)
+
+
+def _printed_times(text):
+    return [float(t) for t in re.findall(r"time ([0-9.]+) sec", text)]
+
+
+def run_d2lzh_scratch(kind, corpus, epochs):
+    import d2lzh
+    ci, c2i, i2c, V = corpus
+    fn, init_state = book_cells.BOOK[kind]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        d2lzh.train_and_predict_rnn(
+            fn, book_cells.make_get_params(kind, V, BOOK["num_hiddens"], V), init_state,
+            BOOK["num_hiddens"], V, mx.cpu(), ci, i2c, c2i, False, epochs, BOOK["num_steps"],
+            BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], 1, 1, [i2c[ci[0]]])
+    return _printed_times(out.getvalue())
+
+
+def run_d2lzh_concise(kind, corpus, epochs):
+    import d2lzh
+    ci, c2i, i2c, V = corpus
+    layer = {"gru": grnn.GRU, "lstm": grnn.LSTM, "rnn": grnn.RNN}[kind](BOOK["num_hiddens"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        d2lzh.train_and_predict_rnn_gluon(
+            d2lzh.RNNModel(layer, V), BOOK["num_hiddens"], V, mx.cpu(), ci, i2c, c2i, epochs,
+            BOOK["num_steps"], BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], 1, 1,
+            [i2c[ci[0]]])
+    return _printed_times(out.getvalue())
+
+
+def run_ours_scratch(kind, corpus, epochs, num_hiddens=None, num_steps=None):
+    ci, c2i, i2c, V = corpus
+    h, T = num_hiddens or BOOK["num_hiddens"], num_steps or BOOK["num_steps"]
+    fn, _, init_state = d2l_rnn.MODELS[kind]
+    hist = d2l_rnn.train_and_predict_rnn(
+        fn, d2l_rnn.get_params_fn(kind, V, h), init_state, h, V, mx.cpu(), ci, i2c, c2i, False,
+        epochs, T, BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], epochs + 1, 1, [],
+        quiet=True)
+    return hist.seconds
+
+
+def run_ours_concise(kind, corpus, epochs):
+    ci, c2i, i2c, V = corpus
+    layer = {"gru": grnn.GRU, "lstm": grnn.LSTM, "rnn": grnn.RNN}[kind](BOOK["num_hiddens"])
+    hist = d2l_rnn.train_and_predict_rnn_gluon(
+        d2l_rnn.RNNModel(layer, V), BOOK["num_hiddens"], V, mx.cpu(), ci, i2c, c2i, epochs,
+        BOOK["num_steps"], BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], epochs + 1,
+        1, [], quiet=True)
+    return hist.seconds
+
+
+def run_torch(kind, corpus, epochs):
+    """The same model in PyTorch: one-hot input, nn.GRU/nn.LSTM, linear output, SGD, same
+    global-norm clipping, consecutive sampling with the state detached between batches."""
+    import torch
+    from torch import nn
+    ci, c2i, i2c, V = corpus
+    h = BOOK["num_hiddens"]
+    torch.manual_seed(0)
+    layer = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[kind](V, h)
+    dense = nn.Linear(h, V)
+    params = list(layer.parameters()) + list(dense.parameters())
+    for p in params:
+        nn.init.normal_(p, std=0.01)
+    opt = torch.optim.SGD(params, lr=BOOK["lr"])
+    loss_fn = nn.CrossEntropyLoss()
+    times = []
+    for _ in range(epochs):
+        start, state = time.time(), None
+        for X, Y in d2l_rnn.data_iter_consecutive(ci, BOOK["batch_size"], BOOK["num_steps"]):
+            X = torch.from_numpy(X.asnumpy().astype(np.int64)).T
+            Y = torch.from_numpy(Y.asnumpy().astype(np.int64)).T.reshape(-1)
+            if state is not None:
+                state = tuple(s.detach() for s in state) if isinstance(state, tuple) \
+                    else state.detach()
+            out, state = layer(nn.functional.one_hot(X, V).float(), state)
+            l = loss_fn(dense(out.reshape(-1, h)), Y)
+            opt.zero_grad()
+            l.backward()
+            nn.utils.clip_grad_norm_(params, BOOK["clipping_theta"])
+            opt.step()
+        float(l)
+        times.append(time.time() - start)
+    return times
+
+
+ROWS = [  # (label, runner, model kind, one-hot input products executed?)
+    ("book scratch GRU (d2lzh)", run_d2lzh_scratch, "gru", True),
+    ("ours scratch GRU", run_ours_scratch, "gru", False),
+    ("book scratch LSTM (d2lzh)", run_d2lzh_scratch, "lstm", True),
+    ("ours scratch LSTM", run_ours_scratch, "lstm", False),
+    ("book concise GRU (d2lzh)", run_d2lzh_concise, "gru", True),
+    ("ours concise GRU", run_ours_concise, "gru", True),
+    ("book concise LSTM (d2lzh)", run_d2lzh_concise, "lstm", True),
+    ("ours concise LSTM", run_ours_concise, "lstm", True),
+    ("PyTorch nn.GRU", run_torch, "gru", True),
+    ("PyTorch nn.LSTM", run_torch, "lstm", True),
+]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--warmup", type=int, default=2, help="untimed epochs per row")
+    ap.add_argument("--epochs", type=int, default=8, help="timed epochs per row (median)")
+    ap.add_argument("--num-chars", type=int, default=10000, help="corpus characters")
+    ap.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time our scratch GRU at hidden 128-1024, 35 and 100 steps, on "
+                         "the full lyrics corpus")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke mode: 1 + 1 epochs on 2,000 characters, small scaling table")
+    ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
+                    help="where to write the results as JSON")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.warmup, args.epochs, args.num_chars = 1, 1, 2000
+    corpus = d2l_rnn.load_data_jay_lyrics(num_chars=args.num_chars)
+    V = corpus[3]
+    tokens = (len(corpus[0]) // BOOK["batch_size"] - 1) // BOOK["num_steps"] \
+        * BOOK["num_steps"] * BOOK["batch_size"]
+    peak = fc_peak_gflops(512 if args.quick else 2048)
+    print("corpus: %d characters, vocabulary %d, %d tokens per epoch; FullyConnected peak "
+          "%.0f GFLOP/s; MXNet %s, OMP_NUM_THREADS=%s"
+          % (len(corpus[0]), V, tokens, peak, mx.__version__, os.environ.get("OMP_NUM_THREADS")))
+    try:
+        import torch
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
+
+    results = []
+    for label, runner, kind, one_hot in ROWS:
+        if runner is run_torch and torch_version is None:
+            print("%-28s skipped (torch is not installed)" % label)
+            continue
+        _seed()
+        runner(kind, corpus, args.warmup)
+        _seed()
+        with PeakRSS() as mem:
+            times = runner(kind, corpus, args.epochs)
+        s = float(np.median(times))
+        gflop = flops_per_token(kind, BOOK["num_hiddens"], V, one_hot) * tokens / 1e9
+        results.append(dict(row=label, model=kind, seconds_per_epoch=s,
+                            tokens_per_second=tokens / s, peak_rss_mib=mem.peak,
+                            gflop_per_epoch=gflop, gflops=gflop / s))
+        print("%-28s %.3f s/epoch" % (label, s), flush=True)
+
+    base = {r["model"]: r["seconds_per_epoch"] for r in results if r["row"].startswith(
+        "book scratch")}
+    limit = {k: flops_per_token(k, BOOK["num_hiddens"], V, False) * tokens / 1e9 / peak
+             for k in ("gru", "lstm")}
+    print("\n%-28s %9s %10s %9s %9s %8s %7s" % ("row", "s/epoch", "tokens/s", "peak MiB",
+                                                 "vs book", "GFLOP/s", "% peak"))
+    for r in results:
+        r["ratio_to_book_scratch"] = r["seconds_per_epoch"] / base[r["model"]] \
+            if r["model"] in base else None
+        print("%-28s %9.3f %10.0f %9.0f %9s %8.0f %6.0f%%"
+              % (r["row"], r["seconds_per_epoch"], r["tokens_per_second"], r["peak_rss_mib"],
+                 "%.3fx" % r["ratio_to_book_scratch"] if r["ratio_to_book_scratch"] else "-",
+                 r["gflops"], 100 * r["gflops"] / peak))
+    print("arithmetic limit with row lookup (matrix products only, at the FullyConnected "
+          "peak): GRU %.3f s/epoch, LSTM %.3f s/epoch" % (limit["gru"], limit["lstm"]))
+
+    scaling = []
+    if args.scaling:
+        full = d2l_rnn.load_data_jay_lyrics(num_chars=2000 if args.quick else None)
+        hiddens = (32, 64) if args.quick else (128, 256, 512, 1024)
+        print("\nscaling: our scratch GRU on %d characters (vocabulary %d), 1 warm-up + %d "
+              "timed epoch(s)" % (len(full[0]), full[3], 1))
+        print("%8s %6s %10s %9s" % ("hidden", "steps", "tokens/s", "s/epoch"))
+        for T in (35, 100) if not args.quick else (5, 10):
+            for h in hiddens:
+                _seed()
+                run_ours_scratch("gru", full, 1, h, T)
+                s = run_ours_scratch("gru", full, 1, h, T)[0]
+                n = (len(full[0]) // BOOK["batch_size"] - 1) // T * T * BOOK["batch_size"]
+                scaling.append(dict(num_hiddens=h, num_steps=T, tokens_per_second=n / s,
+                                    seconds_per_epoch=s))
+                print("%8d %6d %10.0f %9.3f" % (h, T, n / s, s), flush=True)
+
+    report = dict(task=dict(BOOK, num_chars=len(corpus[0]), vocab_size=V,
+                            tokens_per_epoch=tokens, warmup=args.warmup, epochs=args.epochs),
+                  mxnet=mx.__version__, torch=torch_version, fc_peak_gflops=peak,
+                  arithmetic_limit_seconds=limit, rows=results, scaling=scaling)
+    write_text_atomic(args.json, json.dumps(report, indent=1))
+    print("\nresults written to %s" % args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
