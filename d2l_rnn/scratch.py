@@ -162,7 +162,7 @@ def _gru_steps(F, inputs, state, params, T, h, V):
         ZR = _sigmoid(F, XW_zr[t] + _hidden_product(F, H, W_hzr, b_zr, 2 * h))
         Z, R = _cols(F, ZR, 0, h), _cols(F, ZR, h, 2 * h)
         H_tilda = _tanh(F, XW_h[t] + _hidden_product(F, R * H, W_hh, b_h, h))
-        H = Z * H + (1 - Z) * H_tilda
+        H = H_tilda + Z * (H - H_tilda)  # = Z * H + (1 - Z) * H_tilda, one product fewer
         hiddens.append(H)
     return _output_layer(F, hiddens, W_hq, b_q, V), (H,)
 
