@@ -20,7 +20,11 @@ from .scratch import (  # noqa: E402
     MODELS, get_gru_params, get_lstm_params, get_params_fn, get_rnn_params, gru,
     init_gru_state, init_lstm_state, init_rnn_state, lstm, rnn)
 from .concise import RNNModel  # noqa: E402
-from .predict import UnknownCharacterError, predict_rnn, predict_rnn_gluon  # noqa: E402
+from .predict import (  # noqa: E402
+    UnknownCharacterError, generate_texts, predict_rnn, predict_rnn_gluon)
 from .train import (  # noqa: E402
-    History, TrainingDiverged, train_and_predict_rnn, train_and_predict_rnn_gluon)
+    History, TrainingDiverged, evaluate_perplexity, split_corpus, train_and_predict_rnn,
+    train_and_predict_rnn_gluon)
+from .checkpoint import (  # noqa: E402
+    Checkpoint, CheckpointError, CheckpointMismatch, load_checkpoint)
 from .plot import plot_perplexity  # noqa: E402

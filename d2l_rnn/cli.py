@@ -1,4 +1,4 @@
-"""Command line: ``python -m d2l_rnn {train,data} ...`` (also installed as ``d2l-rnn``).
+"""Command line: ``python -m d2l_rnn {train,generate,data} ...`` (also installed as ``d2l-rnn``).
 
 Each subcommand lives beside the code it drives and registers itself through an
 ``add_subcommand(subparsers)`` function listed in ``SUBCOMMAND_MODULES``.
@@ -8,7 +8,9 @@ import importlib
 import json
 import os
 import sys
-import tempfile
+import warnings
+
+from .fileio import write_text_atomic  # noqa: F401  (also used by other subcommands)
 
 BOOK_DEFAULTS = {"num_hiddens": 256, "num_steps": 35, "batch_size": 32, "lr": 100.0,
                  "clipping_theta": 0.01, "pred_period": 40, "pred_len": 50,
@@ -23,20 +25,6 @@ SUBCOMMAND_MODULES = []
 
 class CLIError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
-
-
-def write_text_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _positive_int(s):
@@ -56,6 +44,26 @@ def _positive_float(s):
         raise argparse.ArgumentTypeError("expected a positive number, got %r" % s)
     if not v > 0 or v == float("inf"):
         raise argparse.ArgumentTypeError("expected a positive finite number, got %r" % s)
+    return v
+
+
+def _fraction(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number in [0, 1), got %r" % s)
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError("expected a number in [0, 1), got %r" % s)
+    return v
+
+
+def _non_negative_float(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number >= 0, got %r" % s)
+    if not 0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError("expected a finite number >= 0, got %r" % s)
     return v
 
 
@@ -111,22 +119,39 @@ def _add_train(sub):
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--smoke", "--dry-run", action="store_true",
                    help="quick smoke run: 2 epochs, 2,000 characters, 64 hidden units")
+    p.add_argument("--full-corpus", action="store_true",
+                   help="use the whole corpus (same as --num-chars 0)")
+    p.add_argument("--val-fraction", type=_fraction, default=0.0,
+                   help="hold out the last fraction of the text (by characters) and report "
+                        "validation perplexity every epoch; 0 for none")
+    p.add_argument("--num-layers", type=_positive_int, default=1,
+                   help="recurrent layers (concise only)")
+    p.add_argument("--bidirectional", action="store_true",
+                   help="bidirectional layers (concise only; a bidirectional language model "
+                        "sees the characters it predicts, so its perplexity is meaningless)")
+    p.add_argument("--save-dir", metavar="DIR", default=None,
+                   help="write checkpoints (and perplexity.png) into DIR: at the end, every "
+                        "--save-every epochs and at each best validation perplexity")
+    p.add_argument("--save-every", type=_positive_int, default=None,
+                   help="also save a checkpoint every N epochs (needs --save-dir)")
+    p.add_argument("--resume", metavar="DIR", default=None,
+                   help="continue from the latest checkpoint in DIR (or a checkpoint "
+                        "directory); --epochs counts from the start of the original run. If "
+                        "DIR is --save-dir and holds no checkpoint yet, training starts afresh")
+    p.add_argument("--temperature", type=_non_negative_float, default=None,
+                   help="sample the printed texts at this temperature (0 or unset: greedy)")
+    p.add_argument("--top-k", type=_positive_int, default=None,
+                   help="sample the printed texts from the K most likely characters")
     p.set_defaults(func=cmd_train)
 
 
-def cmd_train(args):
-    import d2l_rnn as d2l
-    from mxnet.gluon import rnn as grnn
-
-    if args.smoke:
-        for k, v in SMOKE.items():
-            setattr(args, {"num_epochs": "epochs"}.get(k, k), v)
-    num_epochs = args.epochs or BOOK_EPOCHS[args.model]
+def _load_training_corpus(args, d2l):
+    """The corpus tuple and prefixes for ``train``'s flags."""
     prefixes = args.prefix or BOOK_DEFAULTS["prefixes"]
     if args.num_chars < 0 or args.num_chars == 1:
         raise CLIError("--num-chars must be 0 (whole corpus) or at least 2, got %d"
                        % args.num_chars)
-    num_chars = args.num_chars or None
+    num_chars = None if args.full_corpus else (args.num_chars or None)
     if args.corpus == "time_machine":
         corpus = d2l.load_data_time_machine(path=args.data_path, num_chars=num_chars)
         if args.prefix is None:
@@ -137,11 +162,54 @@ def cmd_train(args):
     if args.corpus not in ("jaychou_lyrics",) and args.prefix is None:
         prefixes = [p for p in prefixes if all(c in char_to_idx for c in p)] or \
             [idx_to_char[corpus_indices[0]]]
+    return corpus, prefixes, num_chars
+
+
+def _resume_from(args):
+    """The checkpoint to resume from, or None to start afresh (see --resume)."""
+    from .checkpoint import has_checkpoint
+    if args.resume is None:
+        return None
+    same_dir = args.save_dir is not None and \
+        os.path.abspath(args.resume) == os.path.abspath(args.save_dir)
+    if same_dir and not has_checkpoint(args.resume):
+        print("no checkpoint in %s yet: starting from epoch 0" % args.resume, flush=True)
+        return None
+    return args.resume
+
+
+def cmd_train(args):
+    import d2l_rnn as d2l
+    from mxnet.gluon import rnn as grnn
+
+    if args.smoke:
+        for k, v in SMOKE.items():
+            setattr(args, {"num_epochs": "epochs"}.get(k, k), v)
+    num_epochs = args.epochs or BOOK_EPOCHS[args.model]
+    if args.save_every is not None and args.save_dir is None:
+        raise CLIError("--save-every needs --save-dir (where to write the checkpoints)")
+    if args.impl == "scratch" and (args.num_layers != 1 or args.bidirectional):
+        raise CLIError("--num-layers and --bidirectional need --impl concise; the scratch "
+                       "models have one unidirectional layer")
+    corpus, prefixes, num_chars = _load_training_corpus(args, d2l)
+    corpus_indices, char_to_idx, idx_to_char, vocab_size = corpus
+    resume = _resume_from(args)
     ctx = d2l.try_gpu()
     print("corpus %s: %d characters, vocabulary %d; %s %s, %d epochs, context %s"
           % (args.corpus, len(corpus_indices), vocab_size, args.impl, args.model, num_epochs,
              ctx), flush=True)
-    common = dict(seed=args.seed, progress=False if args.no_progress else None)
+    if args.val_fraction:
+        n_val = int(round(len(corpus_indices) * args.val_fraction))
+        print("validation: the last %d characters (%.0f%%), training: the first %d"
+              % (n_val, 100 * args.val_fraction, len(corpus_indices) - n_val), flush=True)
+    if resume is not None:
+        print("resuming from %s" % resume, flush=True)
+    common = dict(seed=args.seed, progress=False if args.no_progress else None,
+                  val_fraction=args.val_fraction, save_dir=args.save_dir,
+                  save_every=args.save_every, resume=resume, temperature=args.temperature,
+                  top_k=args.top_k,
+                  meta={"corpus": args.corpus, "num_chars": num_chars,
+                        "lower": args.corpus == "time_machine"})
     if args.impl == "scratch":
         model_fn, _, init_state = d2l.MODELS[args.model]
         history = d2l.train_and_predict_rnn(
@@ -152,15 +220,24 @@ def cmd_train(args):
             **common)
     else:
         layer = {"rnn": grnn.RNN, "gru": grnn.GRU, "lstm": grnn.LSTM}[args.model]
-        model = d2l.RNNModel(layer(args.num_hiddens), vocab_size)
+        model = d2l.RNNModel(layer(args.num_hiddens, num_layers=args.num_layers,
+                                   bidirectional=args.bidirectional), vocab_size)
         history = d2l.train_and_predict_rnn_gluon(
             model, args.num_hiddens, vocab_size, ctx, corpus_indices, idx_to_char,
             char_to_idx, num_epochs, args.num_steps, args.lr, args.clipping_theta,
             args.batch_size, args.pred_period, args.pred_len, prefixes,
             is_random_iter=args.random_iter, **common)
+    if not history.epochs:
+        return 0
     print("final perplexity %.3f after %d epochs (median %.3f s/epoch)"
           % (history.perplexity[-1], len(history.epochs),
              sorted(history.seconds)[len(history.seconds) // 2]))
+    if history.val_perplexity:
+        print("validation perplexity %.3f at the end; best %.3f at epoch %d"
+              % (history.val_perplexity[-1], history.best_val_perplexity, history.best_epoch))
+    if args.save_dir and history.checkpoint:
+        print("checkpoint saved to %s (plot: %s)"
+              % (history.checkpoint, os.path.join(args.save_dir, "perplexity.png")))
     if args.history:
         write_text_atomic(args.history, json.dumps(history.as_dict(), ensure_ascii=False,
                                                    indent=1))
@@ -169,10 +246,62 @@ def cmd_train(args):
         import matplotlib
         matplotlib.use("Agg")
         from .plot import plot_perplexity, save_figure
-        ax = plot_perplexity({"%s %s" % (args.impl, args.model): history},
-                             title="%s on %s" % (args.model, args.corpus))
+        curves = {"%s %s" % (args.impl, args.model): history}
+        if history.val_perplexity:
+            from .train import _Curve
+            curves["validation"] = _Curve(history.epochs, history.val_perplexity)
+        ax = plot_perplexity(curves, title="%s on %s" % (args.model, args.corpus))
         save_figure(ax.figure, args.plot)
         print("plot saved to %s" % args.plot)
+    return 0
+
+
+def _add_generate(sub):
+    p = sub.add_parser(
+        "generate", help="continue a prefix with a saved model (greedy or sampled)",
+        description="Load a checkpoint written by `train --save-dir` (no corpus needed) and "
+                    "print continuations of a prefix, one per line.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", help="a save directory (its latest checkpoint) or one "
+                                      "epoch-NNNN checkpoint directory")
+    p.add_argument("--best", action="store_true",
+                   help="use the checkpoint with the best validation perplexity")
+    p.add_argument("--prefix", default=None,
+                   help="text to continue (default: the first prefix used in training)")
+    p.add_argument("--length", type=int, default=100, help="characters to generate")
+    p.add_argument("--temperature", type=_non_negative_float, default=None,
+                   help="sampling temperature; 0 or unset is greedy (unless --top-k)")
+    p.add_argument("--top-k", type=_positive_int, default=None,
+                   help="sample only among the K most likely characters")
+    p.add_argument("--num-samples", type=_positive_int, default=1,
+                   help="how many continuations to generate")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for sampling (same seed, same samples)")
+    p.add_argument("--skip-unknown", action="store_true",
+                   help="drop prefix characters that are not in the vocabulary instead of "
+                        "stopping with an error")
+    p.set_defaults(func=cmd_generate)
+
+
+def cmd_generate(args):
+    from .checkpoint import load_checkpoint
+    from .utils import try_gpu
+    if args.length < 0:
+        raise CLIError("--length must be >= 0, got %d" % args.length)
+    ckpt = load_checkpoint(args.checkpoint, which="best" if args.best else "latest")
+    prefix = args.prefix
+    if prefix is None:
+        prefixes = ckpt.config.get("prefixes") or [ckpt.idx_to_char[0]]
+        prefix = prefixes[0]
+    texts = ckpt.generate(prefix, args.length, temperature=args.temperature, top_k=args.top_k,
+                          num_samples=args.num_samples, seed=args.seed,
+                          skip_unknown=args.skip_unknown, ctx=try_gpu())
+    c = ckpt.config
+    print("# %s: %s %s, %d hidden, epoch %d, vocabulary %d"
+          % (ckpt.path, c["impl"], c["model"], c["num_hiddens"], ckpt.epoch, c["vocab_size"]),
+          file=sys.stderr)
+    for text in texts:
+        print(text)
     return 0
 
 
@@ -205,25 +334,36 @@ def build_parser():
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="python -m d2l_rnn",
-        description="Gated RNNs from Dive into Deep Learning (MXNet): train, inspect data.")
+        description="Gated RNNs from Dive into Deep Learning (MXNet): train, generate, "
+                    "inspect data.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_train(sub)
+    _add_generate(sub)
     _add_data(sub)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).add_subcommand(sub)
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print("warning: %s" % message, file=sys.stderr if file is None else file)
+
+
 def main(argv=None):
     """Entry point: parse ``argv`` and run the subcommand; returns the exit status."""
     args = build_parser().parse_args(argv)
+    from .checkpoint import CheckpointError
     from .data import DataError
     from .predict import UnknownCharacterError
     from .train import TrainingDiverged
     try:
-        return args.func(args)
-    except (CLIError, DataError, UnknownCharacterError, TrainingDiverged, ValueError) as e:
+        with warnings.catch_warnings():
+            # One readable line per warning (skipped prefix characters, inexact resume).
+            warnings.showwarning = _show_warning
+            return args.func(args)
+    except (CLIError, DataError, UnknownCharacterError, TrainingDiverged, CheckpointError,
+            ValueError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,10 +1,12 @@
 """Atomic file writes: the new content appears under its name whole, or not at all."""
 import contextlib
+import hashlib
 import os
 import tempfile
 
 
-def _umask():
+def current_umask():
+    """The process's umask (reading it means setting it, so it is set straight back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -25,7 +27,7 @@ def atomic_path(path, suffix=""):
     os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -33,7 +35,18 @@ def atomic_path(path, suffix=""):
 
 
 def write_text_atomic(path, text):
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically, flushed to disk before the rename."""
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def file_digest(path, algorithm="sha256", chunk=1 << 20):
+    """Hex digest (``"sha1"``, ``"sha256"``...) of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,4 +1,14 @@
-"""Greedy text generation from a prefix, for scratch model functions and Gluon models."""
+"""Text generation from a prefix, for scratch model functions and Gluon models.
+
+One generator serves both paths: it feeds the prefix through a ``step(X, state)`` function and
+then appends characters one at a time, greedily (the book's argmax, the default) or by
+sampling with a temperature and/or from the ``top_k`` most likely characters. Sampling draws
+from its own ``numpy.random.RandomState(seed)``, so a seed gives the same samples every time
+and generating never disturbs the training random streams.
+"""
+import warnings
+
+import numpy as np
 from mxnet import nd
 
 from .utils import to_onehot
@@ -19,8 +29,74 @@ def check_prefix(prefix, char_to_idx):
     if unknown:
         raise UnknownCharacterError(
             "prefix %r has character(s) %s that are not in the vocabulary of %d characters; "
-            "use a prefix made of characters from the training corpus"
+            "use a prefix made of characters from the training corpus, or pass "
+            "skip_unknown=True (--skip-unknown) to drop them"
             % (prefix, ", ".join(repr(c) for c in unknown), len(char_to_idx)))
+
+
+def clean_prefix(prefix, char_to_idx, skip_unknown=False):
+    """Return ``prefix`` itself, or (``skip_unknown``) without its out-of-vocabulary
+    characters, with a warning naming them. Raises UnknownCharacterError otherwise."""
+    if not skip_unknown:
+        check_prefix(prefix, char_to_idx)
+        return prefix
+    kept = "".join(c for c in prefix if c in char_to_idx)
+    if len(kept) != len(prefix):
+        dropped = sorted(set(c for c in prefix if c not in char_to_idx))
+        if not kept:
+            raise UnknownCharacterError(
+                "prefix %r has no character of the vocabulary (%d characters), so nothing is "
+                "left after skipping %s; use characters from the training corpus"
+                % (prefix, len(char_to_idx), ", ".join(repr(c) for c in dropped)))
+        warnings.warn("skipped character(s) %s of prefix %r that are not in the vocabulary; "
+                      "generating from %r" % (", ".join(repr(c) for c in dropped), prefix, kept),
+                      stacklevel=3)
+    return kept
+
+
+def check_sampling(temperature=None, top_k=None, num_samples=1):
+    """Validate sampling options; returns the effective temperature (0.0 means greedy)."""
+    if temperature is not None and not (isinstance(temperature, (int, float))
+                                        and np.isfinite(temperature) and temperature >= 0):
+        raise ValueError("temperature must be a finite number >= 0 (0 is greedy), got %r"
+                         % (temperature,))
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or top_k < 1):
+        raise ValueError("top_k must be a positive integer or None (all characters), got %r"
+                         % (top_k,))
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) \
+            or num_samples < 1:
+        raise ValueError("num_samples must be a positive integer, got %r" % (num_samples,))
+    if temperature is None:
+        # top_k alone means sampling among the k best at the model's own temperature.
+        return 1.0 if top_k is not None else 0.0
+    return float(temperature)
+
+
+def sample_next(logits, temperature=0.0, top_k=None, rng=None):
+    """Next-character indices from logits (n, vocab) (NumPy): argmax when ``temperature`` is 0
+    or ``top_k`` is 1, else a draw from softmax(logits / temperature) restricted to the
+    ``top_k`` largest logits, using ``rng`` (a RandomState, or one per row). Returns an int
+    array (n,)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if temperature == 0 or top_k == 1:
+        return logits.argmax(axis=1)
+    if rng is None:
+        rng = np.random.RandomState()
+    z = logits / temperature
+    if top_k is not None and top_k < z.shape[1]:
+        kth = np.partition(z, -top_k, axis=1)[:, -top_k][:, None]
+        z = np.where(z >= kth, z, -np.inf)
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    cdf = np.cumsum(p, axis=1)
+    if isinstance(rng, (list, tuple)):  # one generator per row
+        u = np.array([r.random_sample() for r in rng])
+    else:
+        u = rng.random_sample(len(z))
+    u = u[:, None] * cdf[:, -1:]
+    # The first index whose cumulative mass exceeds u; never past the last allowed index.
+    return np.minimum((cdf <= u).sum(axis=1), z.shape[1] - 1)
 
 
 def scratch_step(rnn, params, vocab_size):
@@ -37,29 +113,76 @@ def scratch_step(rnn, params, vocab_size):
     return step
 
 
-def generate(step, state, prefix, num_chars, char_to_idx, idx_to_char, ctx=None):
-    """Feed ``prefix`` through ``step`` and append ``num_chars`` greedy (argmax) characters."""
-    check_prefix(prefix, char_to_idx)
-    output = [char_to_idx[c] for c in prefix]
-    if len(output) > 1:
-        _, state = step(nd.array([output[:-1]], ctx=ctx), state)
+def generate_texts(step, begin_state, prefix, num_chars, char_to_idx, idx_to_char, ctx=None,
+                   *, temperature=None, top_k=None, num_samples=1, seed=None,
+                   skip_unknown=False):
+    """Continue ``prefix`` ``num_samples`` times at once; returns a list of str (prefix +
+    ``num_chars`` characters each).
+
+    ``step(X (batch, T), state) -> (logits (T*batch, vocab), state)``, ``begin_state(batch)``
+    a zero state. Greedy by default; ``temperature`` > 0 and/or ``top_k`` sample instead;
+    sample 0 draws from ``numpy.random.RandomState(seed)``, sample i from
+    ``RandomState([seed, i])``, so the first of several samples is the single sample.
+    """
+    temperature = check_sampling(temperature, top_k, num_samples)
+    prefix = clean_prefix(prefix, char_to_idx, skip_unknown)
+    # Sample i has its own generator, so it does not depend on how many are drawn at once.
+    rngs = [np.random.RandomState(seed if (i == 0 or seed is None) else [seed, i])
+            for i in range(num_samples)]
+    greedy = temperature == 0 or top_k == 1
+    state = begin_state(num_samples)
+    indices = [char_to_idx[c] for c in prefix]
+    outputs = [list(indices) for _ in range(num_samples)]
+    if len(indices) > 1:
+        _, state = step(nd.array([indices[:-1]] * num_samples, ctx=ctx), state)
+    last = nd.array([[indices[-1]]] * num_samples, ctx=ctx)
     for _ in range(num_chars):
-        Y, state = step(nd.array([output[-1:]], ctx=ctx), state)
-        output.append(int(Y[-1].argmax(axis=0).asscalar()))
-    return "".join(idx_to_char[i] for i in output)
+        Y, state = step(last, state)  # (num_samples, vocab): one step, batch num_samples
+        if greedy:
+            # Argmax on the device in float32, exactly as the book does.
+            nxt = Y.argmax(axis=1).asnumpy().astype(np.int64)
+        else:
+            nxt = sample_next(Y.asnumpy(), temperature, top_k, rngs)
+        for out, i in zip(outputs, nxt):
+            out.append(int(i))
+        last = nd.array(nxt.reshape(-1, 1), ctx=ctx)
+    return ["".join(idx_to_char[i] for i in out) for out in outputs]
+
+
+def generate(step, state, prefix, num_chars, char_to_idx, idx_to_char, ctx=None):
+    """Feed ``prefix`` through ``step`` from ``state`` (batch 1) and append ``num_chars``
+    greedy (argmax) characters; returns a str."""
+    return generate_texts(step, lambda batch: state, prefix, num_chars, char_to_idx,
+                          idx_to_char, ctx)[0]
+
+
+def _one_or_list(texts, num_samples):
+    return texts[0] if num_samples == 1 else texts
 
 
 def predict_rnn(prefix, num_chars, rnn, params, init_rnn_state, num_hiddens, vocab_size,
-                ctx, idx_to_char, char_to_idx):
-    """Continue ``prefix`` by ``num_chars`` characters with a scratch model (greedy).
+                ctx, idx_to_char, char_to_idx, *, temperature=None, top_k=None, num_samples=1,
+                seed=None, skip_unknown=False):
+    """Continue ``prefix`` by ``num_chars`` characters with a scratch model.
 
-    Returns the prefix followed by the generated characters, a str.
+    Greedy by default (the book). ``temperature``, ``top_k``, ``seed`` as in
+    :func:`generate_texts`. Returns the prefix followed by the generated characters, a str,
+    or a list of ``num_samples`` str when ``num_samples`` > 1.
     """
-    return generate(scratch_step(rnn, params, vocab_size), init_rnn_state(1, num_hiddens, ctx),
-                    prefix, num_chars, char_to_idx, idx_to_char, ctx)
+    texts = generate_texts(scratch_step(rnn, params, vocab_size),
+                           lambda b: init_rnn_state(b, num_hiddens, ctx), prefix, num_chars,
+                           char_to_idx, idx_to_char, ctx, temperature=temperature, top_k=top_k,
+                           num_samples=num_samples, seed=seed, skip_unknown=skip_unknown)
+    return _one_or_list(texts, num_samples)
 
 
-def predict_rnn_gluon(prefix, num_chars, model, vocab_size, ctx, idx_to_char, char_to_idx):
-    """Continue ``prefix`` by ``num_chars`` characters with an :class:`RNNModel` (greedy)."""
-    return generate(model, model.begin_state(batch_size=1, ctx=ctx), prefix, num_chars,
-                    char_to_idx, idx_to_char, ctx)
+def predict_rnn_gluon(prefix, num_chars, model, vocab_size, ctx, idx_to_char, char_to_idx, *,
+                      temperature=None, top_k=None, num_samples=1, seed=None,
+                      skip_unknown=False):
+    """Continue ``prefix`` by ``num_chars`` characters with an :class:`RNNModel`; same
+    options and return value as :func:`predict_rnn`."""
+    texts = generate_texts(model, lambda b: model.begin_state(batch_size=b, ctx=ctx), prefix,
+                           num_chars, char_to_idx, idx_to_char, ctx, temperature=temperature,
+                           top_k=top_k, num_samples=num_samples, seed=seed,
+                           skip_unknown=skip_unknown)
+    return _one_or_list(texts, num_samples)

@@ -90,3 +90,72 @@ def test_python_version_check():
 
 def test_version():
     assert d2l_rnn.__version__.count(".") == 2
+
+
+def _help(command):
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return sub.choices[command].format_help()
+
+
+def test_new_train_and_generate_flags_have_help():
+    out = _help("train")
+    for flag in ("--val-fraction", "--full-corpus", "--save-dir", "--save-every", "--resume",
+                 "--temperature", "--top-k", "--num-layers", "--bidirectional"):
+        assert flag in out
+    out = _help("generate")
+    for flag in ("--prefix", "--length", "--temperature", "--top-k", "--num-samples",
+                 "--seed", "--best", "--skip-unknown"):
+        assert flag in out
+
+
+def test_train_save_resume_and_generate(tmp_path, capsys):
+    d = str(tmp_path / "gru")
+    r = run("train", "--smoke", "--val-fraction", "0.1", "--save-dir", d, "--save-every", "1",
+            "--resume", d, "--prefix", "分开")
+    assert r.returncode == 0, r.stderr
+    assert "no checkpoint in %s yet" % d in r.stdout
+    assert "epoch 2, perplexity" in r.stdout and "validation perplexity" in r.stdout
+    assert "best" in r.stdout and os.path.isfile(os.path.join(d, "perplexity.png"))
+    assert sorted(e for e in os.listdir(d) if e.startswith("epoch-")) == ["epoch-0002"]
+    # A different model cannot resume from it: one line, naming the difference.
+    assert cli.main(["train", "--smoke", "--val-fraction", "0.1", "--model", "lstm",
+                     "--resume", d]) == 2
+    err = capsys.readouterr().err
+    assert "model='gru'" in err and "model='lstm'" in err
+
+    # Generation reads the checkpoint alone, in a new process.
+    gen = ["generate", d, "--prefix", "分开", "--length", "10", "--temperature", "0.8",
+           "--top-k", "5", "--num-samples", "3", "--seed", "0"]
+    r = run(*gen)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3 and all(l.startswith("分开") and len(l) == 12 for l in lines)
+    assert "epoch 2" in r.stderr
+    assert cli.main(gen) == 0
+    assert capsys.readouterr().out == r.stdout  # same seed, same samples
+
+    assert cli.main(["generate", d, "--best", "--prefix", "分☃开", "--length", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "'☃'" in err and "--skip-unknown" in err
+    assert cli.main(["generate", d, "--prefix", "分☃开", "--length", "5",
+                     "--skip-unknown"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("分开") and "warning: skipped" in err
+
+    with open(os.path.join(d, "epoch-0002", "vocab.json"), "a", encoding="utf-8") as f:
+        f.write(" ")
+    assert cli.main(["generate", d, "--length", "5"]) == 2
+    assert "corrupt: vocab.json" in capsys.readouterr().err
+
+
+def test_checkpoint_flag_errors(tmp_path, capsys):
+    for argv, message in (
+            (["--save-every", "2"], "--save-every needs --save-dir"),
+            (["--resume", str(tmp_path / "none")], "does not exist"),
+            (["--num-layers", "2"], "need --impl concise")):
+        assert cli.main(["train", "--smoke"] + argv) == 2
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--val-fraction", "1.5"])
+    assert "expected a number in [0, 1), got '1.5'" in capsys.readouterr().err

@@ -1,0 +1,125 @@
+"""Generation: greedy as in the book, temperature and top-k sampling, seeds, several samples,
+unknown prefix characters."""
+import warnings
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet.gluon import rnn as grnn
+
+import d2l_rnn
+from d2l_rnn.predict import generate_texts, sample_next, scratch_step
+
+
+@pytest.fixture(scope="module")
+def trained(small_lyrics):
+    """A scratch GRU trained a little, so that its next-character law is not flat."""
+    corpus_indices, char_to_idx, idx_to_char, V = small_lyrics
+    h = d2l_rnn.train_and_predict_rnn(
+        d2l_rnn.gru, d2l_rnn.get_params_fn("gru", V, 32), d2l_rnn.init_gru_state, 32, V, None,
+        corpus_indices, idx_to_char, char_to_idx, False, 6, 10, 100.0, 0.01, 16, 100, 5,
+        ["分开"], seed=0, quiet=True)
+    return h.params, small_lyrics
+
+
+def _predict(trained, prefix="分开", n=20, **kw):
+    params, (_, char_to_idx, idx_to_char, V) = trained
+    return d2l_rnn.predict_rnn(prefix, n, d2l_rnn.gru, params, d2l_rnn.init_gru_state, 32, V,
+                               None, idx_to_char, char_to_idx, **kw)
+
+
+def test_greedy_is_the_default_and_a_str(trained):
+    text = _predict(trained)
+    assert isinstance(text, str) and text.startswith("分开") and len(text) == 22
+    assert _predict(trained, temperature=0) == text
+
+
+def test_temperature_towards_zero_is_greedy(trained):
+    greedy = _predict(trained, n=30)
+    for seed in range(3):
+        assert _predict(trained, n=30, temperature=1e-6, seed=seed) == greedy
+
+
+def test_top_k_one_is_greedy(trained):
+    greedy = _predict(trained, n=30)
+    assert _predict(trained, n=30, top_k=1, seed=5) == greedy
+    assert _predict(trained, n=30, top_k=1, temperature=3.0, seed=5) == greedy
+
+
+def test_same_seed_same_samples_and_several_at_once(trained):
+    a = _predict(trained, n=40, temperature=1.0, num_samples=4, seed=7)
+    b = _predict(trained, n=40, temperature=1.0, num_samples=4, seed=7)
+    c = _predict(trained, n=40, temperature=1.0, num_samples=4, seed=8)
+    assert isinstance(a, list) and len(a) == 4 and all(len(t) == 42 for t in a)
+    assert a == b
+    assert a != c
+    assert len(set(a)) > 1  # the samples of one call are not copies of each other
+    assert _predict(trained, n=40, temperature=1.0, seed=7) == a[0]  # row 0 of the batch
+
+
+def test_sample_next_respects_top_k_and_temperature():
+    rng = np.random.RandomState(0)
+    logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]] * 20000))
+    draws = sample_next(logits, 1.0, None, rng)
+    freq = np.bincount(draws, minlength=4) / len(draws)
+    np.testing.assert_allclose(freq, [0.5, 0.3, 0.15, 0.05], atol=0.015)
+    top2 = sample_next(logits, 1.0, 2, rng)
+    assert set(np.unique(top2)) == {0, 1}
+    np.testing.assert_allclose(np.mean(top2 == 0), 0.5 / 0.8, atol=0.015)
+    hot = sample_next(logits, 100.0, None, rng)  # a high temperature flattens the law
+    np.testing.assert_allclose(np.bincount(hot, minlength=4) / len(hot), 0.25, atol=0.015)
+    assert (sample_next(logits[:3], 0.0) == 0).all()
+
+
+def test_gluon_sampling_and_default_greedy(small_lyrics):
+    corpus_indices, char_to_idx, idx_to_char, V = small_lyrics
+    mx.random.seed(0)
+    model = d2l_rnn.RNNModel(grnn.LSTM(16), V)
+    model.initialize(init=mx.init.Normal(0.5))
+    args = ("不分开", 15, model, V, None, idx_to_char, char_to_idx)
+    greedy = d2l_rnn.predict_rnn_gluon(*args)
+    assert d2l_rnn.predict_rnn_gluon(*args, top_k=1) == greedy
+    assert d2l_rnn.predict_rnn_gluon(*args, temperature=1e-7, seed=1) == greedy
+    s = d2l_rnn.predict_rnn_gluon(*args, temperature=0.8, top_k=5, num_samples=3, seed=0)
+    assert s == d2l_rnn.predict_rnn_gluon(*args, temperature=0.8, top_k=5, num_samples=3,
+                                          seed=0)
+    assert len(s) == 3 and all(t.startswith("不分开") and len(t) == 18 for t in s)
+
+
+def test_unknown_prefix_characters(trained):
+    with pytest.raises(d2l_rnn.UnknownCharacterError, match=r"'☃'.*skip_unknown=True"):
+        _predict(trained, prefix="分☃开")
+    with pytest.warns(UserWarning, match=r"skipped character\(s\) '☃'"):
+        skipped = _predict(trained, prefix="分☃开", skip_unknown=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert skipped == _predict(trained, prefix="分开")
+    with pytest.raises(d2l_rnn.UnknownCharacterError, match="nothing is left"):
+        _predict(trained, prefix="☃☃", skip_unknown=True)
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(temperature=-1.0), "temperature must be a finite number >= 0"),
+    (dict(top_k=0), "top_k must be a positive integer"),
+    (dict(num_samples=0), "num_samples must be a positive integer"),
+])
+def test_bad_sampling_options(trained, kw, message):
+    with pytest.raises(ValueError, match=message):
+        _predict(trained, **kw)
+
+
+def test_generate_texts_matches_book_greedy_step(trained):
+    """The batched generator feeds the prefix like the book: one step per character."""
+    params, (_, char_to_idx, idx_to_char, V) = trained
+    step = scratch_step(d2l_rnn.gru, params, V)
+    begin = lambda b: d2l_rnn.init_gru_state(b, 32)
+    ours = generate_texts(step, begin, "分开", 10, char_to_idx, idx_to_char)[0]
+    state, out = begin(1), [char_to_idx["分"]]
+    for t in range(11):
+        X = mx.nd.array([[out[t]]])
+        Y, state = step(X, state)
+        if t >= 1:
+            out.append(int(Y[-1].argmax(axis=0).asscalar()))
+        else:
+            out.append(char_to_idx["开"])
+    assert ours == "".join(idx_to_char[i] for i in out)
