@@ -12,8 +12,8 @@ _use_all_cores()
 __version__ = "0.1.0"
 
 from .data import (  # noqa: E402
-    DATASETS, CorpusTooShortError, DataError, data_iter_consecutive, data_iter_random,
-    dataset_path, load_corpus, load_data_jay_lyrics, load_data_time_machine)
+    DATASETS, CorpusTooShortError, DataError, DatasetNotFound, data_iter_consecutive,
+    data_iter_random, dataset_path, load_corpus, load_data_jay_lyrics, load_data_time_machine)
 from .utils import (  # noqa: E402
     grad_clipping, sgd, to_onehot, try_all_gpus, try_gpu)
 from .scratch import (  # noqa: E402
@@ -28,3 +28,4 @@ from .train import (  # noqa: E402
 from .checkpoint import (  # noqa: E402
     Checkpoint, CheckpointError, CheckpointMismatch, load_checkpoint)
 from .plot import plot_perplexity  # noqa: E402
+from .sentiment import predict_sentiment  # noqa: E402

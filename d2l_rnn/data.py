@@ -48,6 +48,10 @@ class DataError(RuntimeError):
     """A dataset file is missing, corrupt or could not be downloaded."""
 
 
+class DatasetNotFound(DataError):
+    """A dataset file is not on this machine and could not be downloaded."""
+
+
 class CorpusTooShortError(ValueError):
     """The corpus cannot fill a single minibatch of the requested shape."""
 
@@ -93,15 +97,15 @@ def download(ds, dest_dir, url=None, timeout=60):
     url = url or ds.url
     final = os.path.join(dest_dir, ds.filename)
     if not url:
-        raise DataError("dataset %r has no public download address: copy %s into %s, or set "
-                        "%s to a directory that holds it." % (ds.name, ds.filename, dest_dir,
-                                                              ENV_VAR))
+        raise DatasetNotFound(
+            "dataset %r has no public download address: copy %s into %s, or set %s to a "
+            "directory that holds it." % (ds.name, ds.filename, dest_dir, ENV_VAR))
     with atomic_path(final) as tmp:
         try:
             with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
                 shutil.copyfileobj(r, out)
         except (urllib.error.URLError, OSError, ValueError) as e:
-            raise DataError(
+            raise DatasetNotFound(
                 "could not download dataset %r from %s to %s (%s). Check the network, or "
                 "copy %s there by hand, or point %s at a directory that has it."
                 % (ds.name, url, final, e, ds.filename, ENV_VAR)) from None
@@ -141,9 +145,10 @@ def dataset_path(name, path=None, download_missing=True, verify=True, url=None):
                 _check(candidate, ds, "cached file")
             return candidate
     if not download_missing:
-        raise DataError("dataset %r (%s) was not found in %s. Download it from %s, or set %s "
-                        "to a directory that holds it."
-                        % (name, ds.filename, ", ".join(_search_dirs()), ds.url, ENV_VAR))
+        raise DatasetNotFound(
+            "dataset %r (%s) was not found in %s. Download it from %s, or set %s to a "
+            "directory that holds it."
+            % (name, ds.filename, ", ".join(_search_dirs()), ds.url, ENV_VAR))
     return download(ds, _cache_dir(), url=url)
 
 
