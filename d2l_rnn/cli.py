@@ -179,6 +179,7 @@ def _resume_from(args):
 
 
 def cmd_train(args):
+    """Run ``train``: load the corpus, train, print, write the requested files."""
     import d2l_rnn as d2l
     from mxnet.gluon import rnn as grnn
 
@@ -284,6 +285,7 @@ def _add_generate(sub):
 
 
 def cmd_generate(args):
+    """Run ``generate``: load a checkpoint and print samples from a prefix."""
     from .checkpoint import load_checkpoint
     from .utils import try_gpu
     if args.length < 0:
@@ -315,6 +317,7 @@ def _add_data(sub):
 
 
 def cmd_data(args):
+    """Run ``data``: list the registry (or fetch datasets with ``--fetch``)."""
     from .data import DATASETS, DataError, dataset_path
     if args.fetch is not None:
         for name in args.fetch or ["jaychou_lyrics", "time_machine"]:

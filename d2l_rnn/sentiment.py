@@ -130,9 +130,11 @@ class Vocab:
 
     @property
     def pad(self):
+        """Index of the padding token."""
         return 1
 
     def indices(self, tokens):
+        """Token list -> index list; unknown tokens map to 0 (``<unk>``)."""
         return [self.token_to_idx.get(t, 0) for t in tokens]
 
 
