@@ -17,8 +17,9 @@ from .data import (  # noqa: E402
 from .utils import (  # noqa: E402
     grad_clipping, sgd, to_onehot, try_all_gpus, try_gpu)
 from .scratch import (  # noqa: E402
-    MODELS, get_gru_params, get_lstm_params, get_params_fn, get_rnn_params, gru,
-    init_gru_state, init_lstm_state, init_rnn_state, lstm, rnn)
+    KINDS, MODELS, get_gru_params, get_lstm_params, get_params_fn, get_rnn_params, gru,
+    gru_cudnn, init_gru_state, init_lstm_state, init_rnn_state, init_state_fn, lstm,
+    param_names, rnn)
 from .concise import RNNModel  # noqa: E402
 from .predict import (  # noqa: E402
     UnknownCharacterError, generate_texts, predict_rnn, predict_rnn_gluon)

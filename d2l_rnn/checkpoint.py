@@ -37,12 +37,6 @@ VERSION = 1
 FILES = ("params.params", "config.json", "vocab.json", "optimizer.json", "rng.json",
          "history.json")
 POINTERS = {"latest": "LATEST", "best": "BEST"}
-PARAM_NAMES = {
-    "rnn": ["W_xh", "W_hh", "b_h", "W_hq", "b_q"],
-    "gru": ["W_xz", "W_hz", "b_z", "W_xr", "W_hr", "b_r", "W_xh", "W_hh", "b_h", "W_hq", "b_q"],
-    "lstm": ["W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f", "W_xo", "W_ho", "b_o", "W_xc",
-             "W_hc", "b_c", "W_hq", "b_q"],
-}
 # Gluon's layer modes, and the cell names used in configurations and on the command line.
 GLUON_MODES = {"rnn_tanh": "rnn", "rnn_relu": "rnn", "gru": "gru", "lstm": "lstm"}
 # Fields that must agree between a checkpoint and the model it is loaded into.
@@ -65,17 +59,34 @@ class CheckpointMismatch(ValueError):
 # ----------------------------------------------------------------------------------------
 # Model descriptions
 
+def scratch_layout(kind, params, num_hiddens):
+    """(num_layers, bidirectional) of a built-in scratch model's parameter list, or None when
+    the list does not have the layout of ``kind``."""
+    from .scratch import LAYER_PARAMS
+    n, k = len(LAYER_PARAMS[kind]), len(params) - 2
+    if k < n or k % n or params[-2].ndim != 2 or params[-2].shape[0] not in (num_hiddens,
+                                                                              2 * num_hiddens):
+        return None
+    D = params[-2].shape[0] // num_hiddens
+    if (k // n) % D:
+        return None
+    return (k // n) // D, D == 2
+
+
 def scratch_config(rnn, params, num_hiddens, vocab_size):
     """Architecture of a scratch model function and its parameter list, as JSON-ready data."""
-    from .scratch import MODELS
-    kind = next((k for k, v in MODELS.items() if v[0] is rnn), None)
-    builtin = kind is not None and len(params) == len(PARAM_NAMES[kind])
+    from .scratch import KINDS, param_names
+    kind = next((k for k, v in KINDS.items() if v is rnn), None)
+    layout = scratch_layout(kind, params, num_hiddens) if kind is not None else None
+    builtin = layout is not None
     if kind is None:
         kind = getattr(rnn, "__name__", "custom")
-    names = PARAM_NAMES[kind] if builtin else ["param%d" % i for i in range(len(params))]
+    num_layers, bidirectional = layout if builtin else (1, False)
+    names = param_names(kind, num_layers, bidirectional) if builtin else \
+        ["param%d" % i for i in range(len(params))]
     return {"impl": "scratch", "model": kind, "builtin": builtin, "vocab_size": vocab_size,
-            "num_hiddens": num_hiddens, "num_layers": 1, "bidirectional": False,
-            "activation": "tanh", "param_names": names,
+            "num_hiddens": num_hiddens, "num_layers": num_layers,
+            "bidirectional": bidirectional, "activation": "tanh", "param_names": names,
             "param_shapes": [list(p.shape) for p in params]}
 
 
@@ -414,13 +425,15 @@ class Checkpoint(object):
         from .predict import generate_texts, scratch_step
         if self._built is None:
             if self.config["impl"] == "scratch":
-                from .scratch import MODELS
+                from .scratch import KINDS, init_state_fn
                 if not self.config.get("builtin"):
                     raise CheckpointError(
                         "checkpoint %s holds the custom model function %r; call predict_rnn "
                         "with that function and checkpoint.params()"
                         % (self.path, self.config["model"]))
-                fn, _, init_state = MODELS[self.config["model"]]
+                fn = KINDS[self.config["model"]]
+                init_state = init_state_fn(self.config["model"], self.config["num_layers"],
+                                           self.config["bidirectional"])
                 params, h = self.params(ctx), self.config["num_hiddens"]
                 self._built = (scratch_step(fn, params, self.config["vocab_size"]),
                                lambda b: list(init_state(b, h, ctx)))

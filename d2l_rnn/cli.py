@@ -20,7 +20,7 @@ SMOKE = {"num_epochs": 2, "num_chars": 2000, "pred_period": 1, "pred_len": 10,
          "num_hiddens": 64}
 
 # Modules (besides this one) that add subcommands; each defines add_subcommand(subparsers).
-SUBCOMMAND_MODULES = ["d2l_rnn.sentiment"]
+SUBCOMMAND_MODULES = ["d2l_rnn.sentiment", "d2l_rnn.compare"]
 
 
 class CLIError(Exception):
@@ -125,10 +125,11 @@ def _add_train(sub):
                    help="hold out the last fraction of the text (by characters) and report "
                         "validation perplexity every epoch; 0 for none")
     p.add_argument("--num-layers", type=_positive_int, default=1,
-                   help="recurrent layers (concise only)")
+                   help="stacked recurrent layers (deep RNN)")
     p.add_argument("--bidirectional", action="store_true",
-                   help="bidirectional layers (concise only; a bidirectional language model "
-                        "sees the characters it predicts, so its perplexity is meaningless)")
+                   help="bidirectional layers (a bidirectional language model sees the "
+                        "characters it predicts: its training perplexity is meaningless and "
+                        "its generated text is poor; shown for teaching)")
     p.add_argument("--save-dir", metavar="DIR", default=None,
                    help="write checkpoints (and perplexity.png) into DIR: at the end, every "
                         "--save-every epochs and at each best validation perplexity")
@@ -189,16 +190,15 @@ def cmd_train(args):
     num_epochs = args.epochs or BOOK_EPOCHS[args.model]
     if args.save_every is not None and args.save_dir is None:
         raise CLIError("--save-every needs --save-dir (where to write the checkpoints)")
-    if args.impl == "scratch" and (args.num_layers != 1 or args.bidirectional):
-        raise CLIError("--num-layers and --bidirectional need --impl concise; the scratch "
-                       "models have one unidirectional layer")
     corpus, prefixes, num_chars = _load_training_corpus(args, d2l)
     corpus_indices, char_to_idx, idx_to_char, vocab_size = corpus
     resume = _resume_from(args)
     ctx = d2l.try_gpu()
-    print("corpus %s: %d characters, vocabulary %d; %s %s, %d epochs, context %s"
-          % (args.corpus, len(corpus_indices), vocab_size, args.impl, args.model, num_epochs,
-             ctx), flush=True)
+    layout = "".join([", %d layers" % args.num_layers if args.num_layers > 1 else "",
+                      ", bidirectional" if args.bidirectional else ""])
+    print("corpus %s: %d characters, vocabulary %d; %s %s%s, %d epochs, context %s"
+          % (args.corpus, len(corpus_indices), vocab_size, args.impl, args.model, layout,
+             num_epochs, ctx), flush=True)
     if args.val_fraction:
         n_val = int(round(len(corpus_indices) * args.val_fraction))
         print("validation: the last %d characters (%.0f%%), training: the first %d"
@@ -212,10 +212,11 @@ def cmd_train(args):
                   meta={"corpus": args.corpus, "num_chars": num_chars,
                         "lower": args.corpus == "time_machine"})
     if args.impl == "scratch":
-        model_fn, _, init_state = d2l.MODELS[args.model]
         history = d2l.train_and_predict_rnn(
-            model_fn, d2l.get_params_fn(args.model, vocab_size, args.num_hiddens, ctx),
-            init_state, args.num_hiddens, vocab_size, ctx, corpus_indices, idx_to_char,
+            d2l.MODELS[args.model][0],
+            d2l.get_params_fn(args.model, vocab_size, args.num_hiddens, ctx, args.num_layers,
+                              args.bidirectional),
+            d2l.init_state_fn(args.model, args.num_layers, args.bidirectional), args.num_hiddens, vocab_size, ctx, corpus_indices, idx_to_char,
             char_to_idx, args.random_iter, num_epochs, args.num_steps, args.lr,
             args.clipping_theta, args.batch_size, args.pred_period, args.pred_len, prefixes,
             **common)

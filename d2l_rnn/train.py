@@ -416,6 +416,21 @@ def _sample_seed(seed, epoch):
     return None if seed is None else _epoch_seed(seed, epoch)
 
 
+class BidirectionalLMWarning(UserWarning):
+    """A bidirectional model is being trained as a next-character language model."""
+
+
+def _warn_if_bidirectional(arch):
+    # The backward direction reads the very character each step must predict, so training
+    # perplexity falls towards 1 while generation (no future to read) stays poor.
+    if arch.get("bidirectional"):
+        warnings.warn("a bidirectional model trained as a language model sees the characters "
+                      "it must predict (through its backward direction): its training "
+                      "perplexity is not a measure of language modelling and its generated "
+                      "text will be poor; use a unidirectional model to generate text",
+                      BidirectionalLMWarning, stacklevel=3)
+
+
 def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens, vocab_size, ctx,
                           corpus_indices, idx_to_char, char_to_idx, is_random_iter,
                           num_epochs, num_steps, lr, clipping_theta, batch_size, pred_period,
@@ -456,6 +471,7 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens, vocab_si
     params = get_params()
     step = scratch_step(rnn, params, vocab_size)
     arch = scratch_config(rnn, params, num_hiddens, vocab_size)
+    _warn_if_bidirectional(arch)
     training = _training_config(num_epochs, num_steps, lr, clipping_theta, batch_size,
                                 is_random_iter, seed, train, val, prefixes, pred_len, meta)
     history, start_epoch = History(), 0
@@ -490,10 +506,12 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx, corpus_indi
                                 *, is_random_iter=False, seed=None, progress=None,
                                 callback=None, quiet=False, val_fraction=0.0, val_indices=None,
                                 save_dir=None, save_every=None, save_best=True, resume=None,
-                                temperature=None, top_k=None, overfit_ratio=2.0, meta=None):
+                                temperature=None, top_k=None, overfit_ratio=2.0, meta=None,
+                                initialize=True):
     """Train an :class:`RNNModel` (Gluon layer) like :func:`train_and_predict_rnn`.
 
-    The model is (re)initialised with N(0, 0.01^2) weights as in the book (or loaded from
+    The model is (re)initialised with N(0, 0.01^2) weights as in the book (``initialize=False``
+    keeps the weights it has, e.g. copied from a scratch model; or they are loaded from
     ``resume``), then trained with consecutive sampling (``is_random_iter=True`` for random
     sampling). Same extras and return value (``history.model`` is the trained model).
     """
@@ -504,8 +522,14 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx, corpus_indi
     train, val = _split(corpus_indices, val_fraction, val_indices)
     if seed is not None:
         _seed_everything(seed)
-    model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
+    if initialize:
+        model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
+    elif any(p._data is None and not p._deferred_init for p in model.collect_params().values()):
+        raise ValueError("initialize=False keeps the model's weights, but the model has not "
+                         "been initialised: call model.initialize() first, or leave "
+                         "initialize=True for the book's N(0, 0.01^2) weights")
     arch = gluon_config(model, num_hiddens, vocab_size)
+    _warn_if_bidirectional(arch)
     training = _training_config(num_epochs, num_steps, lr, clipping_theta, batch_size,
                                 is_random_iter, seed, train, val, prefixes, pred_len, meta)
     history, start_epoch = History(), 0

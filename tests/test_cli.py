@@ -152,8 +152,7 @@ def test_train_save_resume_and_generate(tmp_path, capsys):
 def test_checkpoint_flag_errors(tmp_path, capsys):
     for argv, message in (
             (["--save-every", "2"], "--save-every needs --save-dir"),
-            (["--resume", str(tmp_path / "none")], "does not exist"),
-            (["--num-layers", "2"], "need --impl concise")):
+            (["--resume", str(tmp_path / "none")], "does not exist")):
         assert cli.main(["train", "--smoke"] + argv) == 2
         assert message in capsys.readouterr().err
     with pytest.raises(SystemExit):
