@@ -544,7 +544,8 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx, corpus_indi
                            model.save_parameters)
 
     def weights_and_grads():
-        params = list(model.collect_params().values())
+        # Frozen parameters (grad_req 'null') are neither clipped nor updated.
+        params = [p for p in model.collect_params().values() if p.grad_req != "null"]
         return [p.data(ctx) for p in params], [p.grad(ctx) for p in params]
 
     def predict(prefix, n, epoch=None):
