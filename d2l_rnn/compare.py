@@ -27,6 +27,11 @@ Pair.__doc__ = """A Gluon ``model`` and the scratch model ``fn(inputs, state, pa
 ``params`` copied from it; ``variant`` is the GRU variant of the scratch side."""
 
 
+def default_scale(num_hiddens):
+    """0.5 / sqrt(num_hiddens): random recurrent weights of spectral radius about 0.5."""
+    return 0.5 / np.sqrt(num_hiddens)
+
+
 def gluon_layer(kind, num_hiddens, num_layers=1, bidirectional=False, input_size=0, dropout=0):
     """A Gluon recurrent layer matching the scratch ``kind`` ('rnn' is built with tanh, the
     scratch RNN's activation; Gluon's default would be ReLU)."""
@@ -40,15 +45,19 @@ def gluon_layer(kind, num_hiddens, num_layers=1, bidirectional=False, input_size
 
 
 def build_pair(kind, vocab_size, num_hiddens, num_layers=1, bidirectional=False,
-               variant="cudnn", ctx=None, scale=0.1, seed=0, random_biases=True):
+               variant="cudnn", ctx=None, scale=None, seed=0, random_biases=True):
     """A Gluon ``RNNModel`` and its scratch twin holding the same weights (a :class:`Pair`).
 
     Every weight (and, with ``random_biases``, every bias; else biases are zero as in the
-    book) is drawn from N(0, scale^2) by ``numpy.random.RandomState(seed)``. ``variant``
+    book) is drawn from N(0, scale^2) by ``numpy.random.RandomState(seed)``. The default
+    scale, 0.5 / sqrt(num_hiddens), gives recurrent matrices of spectral radius about 0.5: at
+    much larger scales a tanh RNN turns chaotic over 35 steps and amplifies float32 rounding
+    (1e-7) into differences of 1e-5 that say nothing about the two implementations. ``variant``
     chooses the scratch GRU: 'cudnn' (:func:`d2l_rnn.gru_cudnn`, Gluon's equations) or 'book'
     (:func:`d2l_rnn.gru`, which computes the candidate differently).
     """
     skind = _scratch_kind(kind, variant)
+    scale = default_scale(num_hiddens) if scale is None else scale
     model = RNNModel(gluon_layer(kind, num_hiddens, num_layers, bidirectional, vocab_size),
                      vocab_size)
     model.initialize(init.Zero(), ctx=ctx)
@@ -126,7 +135,7 @@ outputs/state rows of the book's GRU run on the same (Gluon) weights, else None.
 
 
 def compare(kind="gru", num_layers=1, bidirectional=False, variant="cudnn", num_hiddens=256,
-            batch_size=32, num_steps=35, seed=0, scale=0.1, corpus=None, ctx=None):
+            batch_size=32, num_steps=35, seed=0, scale=None, corpus=None, ctx=None):
     """Compare scratch and concise on the first minibatch of the lyrics (book settings).
 
     corpus: ``(corpus_indices, char_to_idx, idx_to_char, vocab_size)``, default the first
@@ -148,6 +157,7 @@ def compare(kind="gru", num_layers=1, bidirectional=False, variant="cudnn", num_
         out_g, state_g = pair.model(X, pair.model.begin_state(batch_size=batch_size, ctx=ctx))
         book_gru = [_difference("outputs", out_b, out_g),
                     _difference("final state H", state_b[0], state_g[0])]
+    scale = default_scale(num_hiddens) if scale is None else scale
     settings = dict(kind=kind, num_layers=num_layers, bidirectional=bidirectional,
                     variant=variant if kind == "gru" else None, num_hiddens=num_hiddens,
                     batch_size=batch_size, num_steps=num_steps, seed=seed, scale=scale,
@@ -158,7 +168,7 @@ def compare(kind="gru", num_layers=1, bidirectional=False, variant="cudnn", num_
 def format_comparison(c):
     """The comparison as a text table, with a one-line verdict (and the book-GRU lines)."""
     s = c.settings
-    title = "%s%s, %d layer(s)%s, hidden %d, batch %d x %d steps, weights N(0, %g^2)" % (
+    title = "%s%s, %d layer(s)%s, hidden %d, batch %d x %d steps, weights N(0, %.3g^2)" % (
         s["kind"].upper(), " (%s variant)" % s["variant"] if s["variant"] else "",
         s["num_layers"], ", bidirectional" if s["bidirectional"] else "", s["num_hiddens"],
         s["batch_size"], s["num_steps"], s["scale"])
@@ -285,8 +295,9 @@ def add_subcommand(subparsers):
     p.add_argument("--num-hiddens", type=_positive_int, default=256, help="hidden units")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="sequences")
     p.add_argument("--num-steps", type=_positive_int, default=35, help="time steps")
-    p.add_argument("--scale", type=float, default=0.1,
-                   help="standard deviation of the random weights and biases")
+    p.add_argument("--scale", type=float, default=None,
+                   help="standard deviation of the random weights and biases (default "
+                        "0.5 / sqrt(num_hiddens): a stable, non-chaotic regime)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     p.add_argument("--data-path", default=None,
                    help="jaychou_lyrics.txt.zip or a folder holding it (default: "
@@ -322,7 +333,7 @@ def cmd_compare(args):
                        "Gluon twin to train side by side exactly)")
     if args.plot and not args.train:
         raise CLIError("--plot needs --train EPOCHS (the curves come from the training run)")
-    if args.scale <= 0:
+    if args.scale is not None and args.scale <= 0:
         raise CLIError("--scale must be positive, got %g" % args.scale)
     if args.smoke:
         args.num_hiddens, args.batch_size, args.num_steps = 32, 4, 7

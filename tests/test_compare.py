@@ -24,7 +24,7 @@ def _batch(seed=0):
 @pytest.mark.parametrize("L", [1, 2])
 @pytest.mark.parametrize("bi", [False, True])
 def test_scratch_equals_gluon_on_shared_weights(kind, L, bi):
-    pair = build_pair(kind, V, H, L, bi, variant="cudnn", scale=0.3, seed=L)
+    pair = build_pair(kind, V, H, L, bi, variant="cudnn", seed=L)
     rows = compare_batch(pair, *_batch())
     n_params = len(d2l_rnn.param_names("gru_cudnn" if kind == "gru" else kind, L, bi))
     assert len(rows) == 2 + (2 if kind == "lstm" else 1) + n_params
@@ -75,8 +75,8 @@ def test_gluon_layout_is_read_as_documented():
 
 def test_the_book_gru_differs_from_gluon_on_the_same_weights():
     """The cuDNN option is not a no-op: the book's GRU on Gluon's weights gives other outputs."""
-    exact = compare_batch(build_pair("gru", V, H, variant="cudnn", scale=0.3), *_batch())
-    book = compare_batch(build_pair("gru", V, H, variant="book", scale=0.3), *_batch())
+    exact = compare_batch(build_pair("gru", V, H, variant="cudnn"), *_batch())
+    book = compare_batch(build_pair("gru", V, H, variant="book"), *_batch())
     assert all(r["allclose"] for r in exact)
     by_name = {r["name"]: r for r in book}
     assert not by_name["outputs"]["allclose"] and by_name["outputs"]["max_rel"] > 1e-2
@@ -86,7 +86,7 @@ def test_the_book_gru_differs_from_gluon_on_the_same_weights():
 def test_a_wrong_mapping_is_caught(monkeypatch):
     """Swapping two LSTM gates in the mapping must make the comparison fail."""
     monkeypatch.setitem(mapping.GLUON_GATES, "lstm", ("i", "f", "o", "c"))
-    rows = compare_batch(build_pair("lstm", V, H, scale=0.3), *_batch())
+    rows = compare_batch(build_pair("lstm", V, H), *_batch())
     assert not all(r["allclose"] for r in rows)
 
 
