@@ -20,7 +20,7 @@ SMOKE = {"num_epochs": 2, "num_chars": 2000, "pred_period": 1, "pred_len": 10,
          "num_hiddens": 64}
 
 # Modules (besides this one) that add subcommands; each defines add_subcommand(subparsers).
-SUBCOMMAND_MODULES = ["d2l_rnn.sentiment", "d2l_rnn.compare"]
+SUBCOMMAND_MODULES = ["d2l_rnn.sentiment", "d2l_rnn.compare", "d2l_rnn.tagging"]
 
 
 class CLIError(Exception):
