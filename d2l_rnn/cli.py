@@ -130,6 +130,9 @@ def _add_train(sub):
                    help="bidirectional layers (a bidirectional language model sees the "
                         "characters it predicts: its training perplexity is meaningless and "
                         "its generated text is poor; shown for teaching)")
+    p.add_argument("--dropout", type=_fraction, default=0.0,
+                   help="dropout between stacked layers, in [0, 1) (concise only; needs "
+                        "--num-layers 2 or more; MXNet 1.9.1 applies it on GPU only)")
     p.add_argument("--save-dir", metavar="DIR", default=None,
                    help="write checkpoints (and perplexity.png) into DIR: at the end, every "
                         "--save-every epochs and at each best validation perplexity")
@@ -190,6 +193,11 @@ def cmd_train(args):
     num_epochs = args.epochs or BOOK_EPOCHS[args.model]
     if args.save_every is not None and args.save_dir is None:
         raise CLIError("--save-every needs --save-dir (where to write the checkpoints)")
+    if args.dropout and args.impl == "scratch":
+        raise CLIError("--dropout needs --impl concise: the scratch models have no dropout")
+    if args.dropout and args.num_layers < 2:
+        raise CLIError("--dropout %g acts between stacked layers: add --num-layers 2 or more"
+                       % args.dropout)
     corpus, prefixes, num_chars = _load_training_corpus(args, d2l)
     corpus_indices, char_to_idx, idx_to_char, vocab_size = corpus
     resume = _resume_from(args)
@@ -223,7 +231,8 @@ def cmd_train(args):
     else:
         layer = {"rnn": grnn.RNN, "gru": grnn.GRU, "lstm": grnn.LSTM}[args.model]
         model = d2l.RNNModel(layer(args.num_hiddens, num_layers=args.num_layers,
-                                   bidirectional=args.bidirectional), vocab_size)
+                                   bidirectional=args.bidirectional, dropout=args.dropout),
+                             vocab_size)
         history = d2l.train_and_predict_rnn_gluon(
             model, args.num_hiddens, vocab_size, ctx, corpus_indices, idx_to_char,
             char_to_idx, num_epochs, args.num_steps, args.lr, args.clipping_theta,

@@ -1,5 +1,7 @@
 """The concise path: a Gluon ``rnn.RNN`` / ``rnn.GRU`` / ``rnn.LSTM`` layer plus a dense output."""
-from mxnet import nd
+import warnings
+
+from mxnet import autograd, nd
 from mxnet.gluon import nn
 
 
@@ -19,6 +21,14 @@ class RNNModel(nn.Block):
         self.dense = nn.Dense(vocab_size)
 
     def forward(self, inputs, state):
+        if getattr(self.rnn, "_dropout", 0) and autograd.is_training() \
+                and inputs.context.device_type == "cpu" and not getattr(self, "_warned", False):
+            # MXNet 1.9.1's fused RNN operator skips dropout on CPU (measured: training-mode
+            # outputs equal inference outputs); only its unfused cells apply it.
+            self._warned = True
+            warnings.warn("dropout=%g of the Gluon %s layer has no effect on CPU in MXNet "
+                          "1.9.1 (its fused RNN operator ignores it); it applies on GPU"
+                          % (self.rnn._dropout, type(self.rnn).__name__), stacklevel=2)
         X = nd.one_hot(inputs.T, self.vocab_size)  # (num_steps, batch, vocab_size)
         Y, state = self.rnn(X, state)
         output = self.dense(Y.reshape((-1, Y.shape[-1])))
