@@ -309,9 +309,11 @@ def cmd_generate(args):
                           num_samples=args.num_samples, seed=args.seed,
                           skip_unknown=args.skip_unknown, ctx=try_gpu())
     c = ckpt.config
-    print("# %s: %s %s, %d hidden, epoch %d, vocabulary %d"
-          % (ckpt.path, c["impl"], c["model"], c["num_hiddens"], ckpt.epoch, c["vocab_size"]),
-          file=sys.stderr)
+    layout = "".join([", %d layers" % c["num_layers"] if (c.get("num_layers") or 1) > 1
+                      else "", ", bidirectional" if c.get("bidirectional") else ""])
+    print("# %s: %s %s%s, %d hidden, epoch %d, vocabulary %d"
+          % (ckpt.path, c["impl"], c["model"], layout, c["num_hiddens"], ckpt.epoch,
+             c["vocab_size"]), file=sys.stderr)
     for text in texts:
         print(text)
     return 0

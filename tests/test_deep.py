@@ -188,3 +188,19 @@ def test_cli_trains_deep_bidirectional_scratch_and_checks_dropout(capsys):
     assert "add --num-layers 2 or more" in capsys.readouterr().err
     assert cli.main(["train", "--smoke", "--no-progress", "--impl", "concise", "--dropout",
                      "0.2", "--num-layers", "2", "--num-hiddens", "16"]) == 0
+
+
+@pytest.mark.filterwarnings("ignore::d2l_rnn.train.BidirectionalLMWarning")
+def test_deep_bidirectional_scratch_checkpoint_round_trip(tmp_path, lyrics2000):
+    ci, c2i, i2c, vocab = lyrics2000
+    init_state = d2l_rnn.init_state_fn("lstm", 2, True)
+    hist = d2l_rnn.train_and_predict_rnn(
+        d2l_rnn.lstm, d2l_rnn.get_params_fn("lstm", vocab, 16, None, 2, True), init_state, 16,
+        vocab, None, ci, i2c, c2i, False, 1, 35, 100.0, 0.01, 8, 1, 10, ["分开"], seed=0,
+        progress=False, quiet=True, save_dir=str(tmp_path))
+    ckpt = d2l_rnn.load_checkpoint(str(tmp_path))
+    assert (ckpt.config["num_layers"], ckpt.config["bidirectional"]) == (2, True)
+    assert ckpt.config["param_names"][:2] == ["l0_W_xi", "l0_W_hi"]
+    expected = d2l_rnn.predict_rnn("分开", 12, d2l_rnn.lstm, hist.params, init_state, 16, vocab,
+                                   None, i2c, c2i)
+    assert ckpt.generate("分开", 12) == [expected]
