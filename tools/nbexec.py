@@ -43,6 +43,7 @@ def execute(path, fast=False, save_to=None, timeout=1800):
 
 
 if __name__ == "__main__":
+    # A full run trains for many minutes in one cell: no per-cell time limit.
     for p in sys.argv[1:]:
         print("executing", p, flush=True)
-        execute(p, save_to=p)
+        execute(p, save_to=p, timeout=None)
