@@ -8,6 +8,9 @@ Task (the book's settings): the first 10,000 characters of the lyrics corpus, hi
 few warm-up epochs, then N timed epochs; the table gives the median seconds per epoch, tokens
 per second, the process's peak resident memory while the row ran, the ratio to the book's
 scratch model, and the achieved GFLOP/s against the machine's measured FullyConnected peak.
+A second table (``--no-deep`` skips it) times deep and bidirectional GRUs and LSTMs (1-3
+layers; 1-2 layers both ways): our scratch and concise models against the book's concise model
+(``d2lzh.RNNModel`` around the same Gluon layer; the book has no deep scratch model).
 The machines are shared: compare rows of one run (ratios), not runs of different days.
 """
 import argparse
@@ -21,6 +24,7 @@ import re
 import sys
 import threading
 import time
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -37,6 +41,9 @@ from mxnet.gluon import rnn as grnn  # noqa: E402
 
 BOOK = dict(num_hiddens=256, num_steps=35, batch_size=32, lr=100.0, clipping_theta=0.01)
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+LAYERS = {"gru": grnn.GRU, "lstm": grnn.LSTM, "rnn": grnn.RNN}
+# Layouts of the deep table: (num_layers, bidirectional).
+DEEP_LAYOUTS = [(1, False), (2, False), (3, False), (1, True), (2, True)]
 
 
 class PeakRSS(object):
@@ -60,11 +67,24 @@ class PeakRSS(object):
         self._thread.join()
 
 
-def flops_per_token(kind, h, V, one_hot_input):
-    """Forward + backward FLOPs per token (backward ~ 2x forward) of the matrix products."""
-    g = GATES[kind]
-    fwd = 2 * h * g * h + 2 * h * V + (2 * V * g * h if one_hot_input else 0)
+def flops_per_token(kind, h, V, one_hot_input, num_layers=1, bidirectional=False):
+    """Forward + backward FLOPs per token (backward ~ 2x forward) of the matrix products.
+
+    Per layer and direction: the hidden product (h x g*h) and the input product; layer 0's
+    input is the one-hot token (V wide; a row lookup, no product, unless ``one_hot_input``),
+    a higher layer's the layer below's num_directions * h features. The output layer reads
+    num_directions * h features.
+    """
+    g, D = GATES[kind], 2 if bidirectional else 1
+    fwd = 2 * (D * h) * V
+    for layer in range(num_layers):
+        inputs = (V if one_hot_input else 0) if layer == 0 else D * h
+        fwd += D * (2 * h * g * h + 2 * inputs * g * h)
     return 3 * fwd
+
+
+def layout_name(num_layers, bidirectional):
+    return "L=%d%s" % (num_layers, " bi" if bidirectional else "")
 
 
 def fc_peak_gflops(n=2048, reps=5):
@@ -102,37 +122,55 @@ def run_d2lzh_scratch(kind, corpus, epochs):
     return _printed_times(out.getvalue())
 
 
-def run_d2lzh_concise(kind, corpus, epochs):
+def run_d2lzh_concise(kind, corpus, epochs, num_hiddens=None, num_layers=1,
+                      bidirectional=False):
     import d2lzh
     ci, c2i, i2c, V = corpus
-    layer = {"gru": grnn.GRU, "lstm": grnn.LSTM, "rnn": grnn.RNN}[kind](BOOK["num_hiddens"])
+    h = num_hiddens or BOOK["num_hiddens"]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         d2lzh.train_and_predict_rnn_gluon(
-            d2lzh.RNNModel(layer, V), BOOK["num_hiddens"], V, mx.cpu(), ci, i2c, c2i, epochs,
+            d2lzh.RNNModel(LAYERS[kind](h, num_layers=num_layers, bidirectional=bidirectional),
+                           V), h, V, mx.cpu(), ci, i2c, c2i, epochs,
             BOOK["num_steps"], BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], 1, 1,
             [i2c[ci[0]]])
     return _printed_times(out.getvalue())
 
 
-def run_ours_scratch(kind, corpus, epochs, num_hiddens=None, num_steps=None):
+@contextlib.contextmanager
+def _timing_only(bidirectional):
+    """Ours warns that a bidirectional language model sees what it must predict; here the
+    models are only timed."""
+    with warnings.catch_warnings():
+        if bidirectional:
+            warnings.simplefilter("ignore", d2l_rnn.train.BidirectionalLMWarning)
+        yield
+
+
+def run_ours_scratch(kind, corpus, epochs, num_hiddens=None, num_steps=None, num_layers=1,
+                     bidirectional=False):
     ci, c2i, i2c, V = corpus
     h, T = num_hiddens or BOOK["num_hiddens"], num_steps or BOOK["num_steps"]
-    fn, _, init_state = d2l_rnn.MODELS[kind]
-    hist = d2l_rnn.train_and_predict_rnn(
-        fn, d2l_rnn.get_params_fn(kind, V, h), init_state, h, V, mx.cpu(), ci, i2c, c2i, False,
-        epochs, T, BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], epochs + 1, 1, [],
-        quiet=True)
+    with _timing_only(bidirectional):
+        hist = d2l_rnn.train_and_predict_rnn(
+            d2l_rnn.MODELS[kind][0],
+            d2l_rnn.get_params_fn(kind, V, h, None, num_layers, bidirectional),
+            d2l_rnn.init_state_fn(kind, num_layers, bidirectional), h, V, mx.cpu(), ci, i2c,
+            c2i, False, epochs, T, BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"],
+            epochs + 1, 1, [], quiet=True)
     return hist.seconds
 
 
-def run_ours_concise(kind, corpus, epochs):
+def run_ours_concise(kind, corpus, epochs, num_hiddens=None, num_layers=1,
+                     bidirectional=False):
     ci, c2i, i2c, V = corpus
-    layer = {"gru": grnn.GRU, "lstm": grnn.LSTM, "rnn": grnn.RNN}[kind](BOOK["num_hiddens"])
-    hist = d2l_rnn.train_and_predict_rnn_gluon(
-        d2l_rnn.RNNModel(layer, V), BOOK["num_hiddens"], V, mx.cpu(), ci, i2c, c2i, epochs,
-        BOOK["num_steps"], BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], epochs + 1,
-        1, [], quiet=True)
+    h = num_hiddens or BOOK["num_hiddens"]
+    with _timing_only(bidirectional):
+        hist = d2l_rnn.train_and_predict_rnn_gluon(
+            d2l_rnn.RNNModel(LAYERS[kind](h, num_layers=num_layers,
+                                          bidirectional=bidirectional), V),
+            h, V, mx.cpu(), ci, i2c, c2i, epochs, BOOK["num_steps"], BOOK["lr"],
+            BOOK["clipping_theta"], BOOK["batch_size"], epochs + 1, 1, [], quiet=True)
     return hist.seconds
 
 
@@ -183,6 +221,11 @@ ROWS = [  # (label, runner, model kind, one-hot input products executed?)
     ("PyTorch nn.GRU", run_torch, "gru", True),
     ("PyTorch nn.LSTM", run_torch, "lstm", True),
 ]
+DEEP_PATHS = [  # (JSON key, runner, one-hot input products executed?)
+    ("ours_scratch", run_ours_scratch, False),
+    ("ours_concise", run_ours_concise, True),
+    ("book_concise", run_d2lzh_concise, True),
+]
 
 
 def main(argv=None):
@@ -194,8 +237,13 @@ def main(argv=None):
     ap.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True,
                     help="also time our scratch GRU at hidden 128-1024, 35 and 100 steps, on "
                          "the full lyrics corpus")
+    ap.add_argument("--deep", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time deep and bidirectional GRUs and LSTMs (%s): our scratch "
+                         "and concise models against the book's concise one"
+                         % ", ".join(layout_name(*lay) for lay in DEEP_LAYOUTS))
     ap.add_argument("--quick", action="store_true",
-                    help="smoke mode: 1 + 1 epochs on 2,000 characters, small scaling table")
+                    help="smoke mode: 1 + 1 epochs on 2,000 characters, small scaling table, "
+                         "deep table at hidden 64")
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
                     help="where to write the results as JSON")
     args = ap.parse_args(argv)
@@ -215,18 +263,25 @@ def main(argv=None):
     except importlib.metadata.PackageNotFoundError:
         torch_version = None
 
-    def run_row(label, runner, kind, one_hot):
+    def time_row(runner, kind, one_hot, **layout):
+        """Warm-up epochs, then the timed ones; the measurements of one row."""
         _seed()
-        runner(kind, corpus, args.warmup)
+        runner(kind, corpus, args.warmup, **layout)
         _seed()
         with PeakRSS() as mem:
-            times = runner(kind, corpus, args.epochs)
+            times = runner(kind, corpus, args.epochs, **layout)
         s = float(np.median(times))
-        gflop = flops_per_token(kind, BOOK["num_hiddens"], V, one_hot) * tokens / 1e9
-        results.append(dict(row=label, model=kind, seconds_per_epoch=s,
-                            tokens_per_second=tokens / s, peak_rss_mib=mem.peak,
-                            gflop_per_epoch=gflop, gflops=gflop / s))
-        print("%-28s %.3f s/epoch" % (label, s), flush=True)
+        gflop = flops_per_token(kind, layout.get("num_hiddens") or BOOK["num_hiddens"], V,
+                                one_hot, layout.get("num_layers", 1),
+                                layout.get("bidirectional", False)) * tokens / 1e9
+        # The book prints its times to 10 ms: a tiny --quick row can read 0.00.
+        return dict(seconds_per_epoch=s, tokens_per_second=tokens / s if s > 0 else None,
+                    peak_rss_mib=mem.peak, gflop_per_epoch=gflop,
+                    gflops=gflop / s if s > 0 else None)
+
+    def run_row(label, runner, kind, one_hot):
+        results.append(dict(row=label, model=kind, **time_row(runner, kind, one_hot)))
+        print("%-28s %.3f s/epoch" % (label, results[-1]["seconds_per_epoch"]), flush=True)
 
     # PyTorch goes last: once loaded, its own OpenMP threads can slow MXNet's down.
     results = []
@@ -248,6 +303,33 @@ def main(argv=None):
                 scaling.append(dict(num_hiddens=h, num_steps=T, tokens_per_second=n / s,
                                     seconds_per_epoch=s))
                 print("scaling: hidden %d, %d steps: %.3f s/epoch" % (h, T, s), flush=True)
+    deep = None
+    if args.deep:
+        deep_h = 64 if args.quick else BOOK["num_hiddens"]
+        deep = dict(num_hiddens=deep_h, rows=[])
+        for kind in ("gru", "lstm"):
+            for num_layers, bidirectional in DEEP_LAYOUTS:
+                entry = dict(model=kind, num_layers=num_layers, bidirectional=bidirectional)
+                for key, runner, one_hot in DEEP_PATHS:
+                    try:
+                        entry[key] = time_row(runner, kind, one_hot, num_hiddens=deep_h,
+                                              num_layers=num_layers,
+                                              bidirectional=bidirectional)
+                    except Exception as e:  # noqa: BLE001
+                        if runner is not run_d2lzh_concise:
+                            raise  # ours must run every layout
+                        entry[key] = dict(error="n/a (%s: %s)" % (
+                            type(e).__name__, str(e).strip().splitlines()[0][:120]
+                            if str(e).strip() else "no message"))
+                    print("deep: %-4s %-6s %-12s %s" % (
+                        kind.upper(), layout_name(num_layers, bidirectional), key,
+                        entry[key]["error"] if "error" in entry[key]
+                        else "%.3f s/epoch" % entry[key]["seconds_per_epoch"]), flush=True)
+                book = entry["book_concise"].get("seconds_per_epoch")
+                for key in ("ours_scratch", "ours_concise"):
+                    entry["ratio_%s_to_book_concise" % key.split("_")[1]] = \
+                        entry[key]["seconds_per_epoch"] / book if book else None
+                deep["rows"].append(entry)
     for label, runner, kind, one_hot in ROWS:
         if runner is run_torch:
             if torch_version is None:
@@ -279,10 +361,38 @@ def main(argv=None):
             print("%8d %6d %10.0f %9.3f" % (r["num_hiddens"], r["num_steps"],
                                             r["tokens_per_second"], r["seconds_per_epoch"]))
 
+    if deep:
+        print("\ndeep and bidirectional models, hidden %d (the book's task otherwise), %d "
+              "warm-up + %d timed epochs (median);\nratios: seconds per epoch over the book's "
+              "concise model (d2lzh.RNNModel around the same Gluon layer; the book has no deep "
+              "scratch model)" % (deep["num_hiddens"], args.warmup, args.epochs))
+        cols = ("scratch", "concise", "book")
+        print("%-5s %-7s | %-23s | %-26s | %-17s | %s" % (
+            "", "", "s/epoch", "tokens/s", "vs book concise", "GFLOP/s"))
+        print("%-5s %-7s | %7s %7s %7s | %8s %8s %8s | %8s %8s | %7s %7s %7s"
+              % (("model", "layout") + cols * 2 + cols[:2] + cols))
+
+        def cell(entry, key, field, fmt, width):
+            v = entry[key].get(field)
+            return ("%*s" % (width, "n/a")) if v is None else fmt % v
+
+        for e in deep["rows"]:
+            keys = [k for k, _, _ in DEEP_PATHS]
+            line = "%-5s %-7s | %s | %s | %s | %s" % (
+                e["model"].upper(), layout_name(e["num_layers"], e["bidirectional"]),
+                " ".join(cell(e, k, "seconds_per_epoch", "%7.3f", 7) for k in keys),
+                " ".join(cell(e, k, "tokens_per_second", "%8.0f", 8) for k in keys),
+                " ".join("%8s" % ("%.3fx" % e[r] if e[r] is not None else "n/a")
+                         for r in ("ratio_scratch_to_book_concise",
+                                   "ratio_concise_to_book_concise")),
+                " ".join(cell(e, k, "gflops", "%7.0f", 7) for k in keys))
+            errors = [e[k]["error"] for k in keys if "error" in e[k]]
+            print(line + ("  book concise: " + errors[0] if errors else ""))
+
     report = dict(task=dict(BOOK, num_chars=len(corpus[0]), vocab_size=V,
                             tokens_per_epoch=tokens, warmup=args.warmup, epochs=args.epochs),
                   mxnet=mx.__version__, torch=torch_version, fc_peak_gflops=peak,
-                  arithmetic_limit_seconds=limit, rows=results, scaling=scaling)
+                  arithmetic_limit_seconds=limit, rows=results, scaling=scaling, deep=deep)
     write_text_atomic(args.json, json.dumps(report, indent=1))
     print("\nresults written to %s" % args.json)
     return 0

@@ -21,3 +21,58 @@ def test_bench_quick(tmp_path):
     assert ("PyTorch nn.GRU" in rows) == (report["torch"] is not None)
     assert len(report["scaling"]) == 4 and report["fc_peak_gflops"] > 0
     assert "vs book" in r.stdout and "arithmetic limit" in r.stdout
+    check_deep(report, r.stdout)
+
+
+def check_deep(report, stdout):
+    """The deep/bidirectional table: every model and layout, all three paths timed (or the
+    book's marked n/a with a reason), ratios consistent with the times, in JSON and text."""
+    deep = report["deep"]
+    assert deep["num_hiddens"] > 0
+    layouts = [(1, False), (2, False), (3, False), (1, True), (2, True)]
+    assert [(e["model"], e["num_layers"], e["bidirectional"]) for e in deep["rows"]] == \
+        [(kind, L, bi) for kind in ("gru", "lstm") for L, bi in layouts]
+    for e in deep["rows"]:
+        for key in ("ours_scratch", "ours_concise"):
+            assert e[key]["seconds_per_epoch"] > 0 and e[key]["tokens_per_second"] > 0
+            assert e[key]["gflops"] > 0 and e[key]["peak_rss_mib"] > 0
+        book = e["book_concise"]
+        if "error" in book:
+            assert book["error"].startswith("n/a (")
+            assert e["ratio_scratch_to_book_concise"] is None
+            continue
+        if book["seconds_per_epoch"] > 0:  # the book prints 10 ms steps: may read 0.00
+            for key in ("scratch", "concise"):
+                assert abs(e["ratio_%s_to_book_concise" % key] * book["seconds_per_epoch"]
+                           - e["ours_" + key]["seconds_per_epoch"]) < 1e-9
+        # The work grows with the layers and the directions; ours and the book's concise
+        # models execute the same products (one-hot input included), our scratch fewer.
+        assert e["ours_concise"]["gflop_per_epoch"] == book["gflop_per_epoch"]
+        assert e["ours_scratch"]["gflop_per_epoch"] < book["gflop_per_epoch"]
+    work = {(e["model"], e["num_layers"], e["bidirectional"]):
+            e["ours_concise"]["gflop_per_epoch"] for e in deep["rows"]}
+    for kind in ("gru", "lstm"):
+        assert work[kind, 1, False] < work[kind, 2, False] < work[kind, 3, False]
+        assert work[kind, 1, False] < work[kind, 1, True] < work[kind, 2, True]
+    assert "deep and bidirectional models" in stdout and "vs book concise" in stdout
+    for name in ("GRU   L=1 ", "GRU   L=3 ", "LSTM  L=2 bi"):
+        assert name in stdout
+
+
+def test_flops_per_token_layers():
+    """Deep/bidirectional FLOPs: higher layers read num_directions * h, so does the output."""
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+    h, V, g = 256, 1000, 3
+    one = bench.flops_per_token("gru", h, V, True)
+    assert one == 3 * (2 * h * g * h + 2 * h * V + 2 * V * g * h)
+    assert bench.flops_per_token("gru", h, V, True, 1, False) == one
+    assert bench.flops_per_token("gru", h, V, False, 2) == \
+        3 * (2 * (2 * h * g * h) + 2 * h * g * h + 2 * h * V)
+    assert bench.flops_per_token("gru", h, V, True, 2, True) == 3 * (
+        2 * (2 * h * g * h + 2 * V * g * h)            # layer 0, both directions
+        + 2 * (2 * h * g * h + 2 * (2 * h) * g * h)    # layer 1 reads 2h, both directions
+        + 2 * (2 * h) * V)                              # output layer reads 2h
