@@ -21,6 +21,8 @@ EXPECT = {
     "rnn_numpy_bptt.ipynb": ["gradients overflow at epoch", "overflow: None"],
     "counting_ones.ipynb": ["largest |ours - gluon|"],
     "sentiment_birnn.ipynb": ["max |change in logits| = 0"],
+    "deep_rnn.ipynb": ["max |difference| of the outputs: 0.0 ; of the states: 0.0",
+                       "2 layer(s): perplexity", "(perplexity at the last epoch / median"],
     "bidirectional_rnn.ipynb": ["ppl, one char at a time", "BidirectionalLMWarning",
                                 "held-out F1 bidirectional"],
     "scratch_vs_concise.ipynb": ["all 45 quantities agree", "all agree",
