@@ -59,29 +59,15 @@ class CheckpointMismatch(ValueError):
 # ----------------------------------------------------------------------------------------
 # Model descriptions
 
-def scratch_layout(kind, params, num_hiddens):
-    """(num_layers, bidirectional) of a built-in scratch model's parameter list, or None when
-    the list does not have the layout of ``kind``."""
-    from .scratch import LAYER_PARAMS
-    n, k = len(LAYER_PARAMS[kind]), len(params) - 2
-    if k < n or k % n or params[-2].ndim != 2 or params[-2].shape[0] not in (num_hiddens,
-                                                                              2 * num_hiddens):
-        return None
-    D = params[-2].shape[0] // num_hiddens
-    if (k // n) % D:
-        return None
-    return (k // n) // D, D == 2
-
-
 def scratch_config(rnn, params, num_hiddens, vocab_size):
     """Architecture of a scratch model function and its parameter list, as JSON-ready data."""
-    from .scratch import KINDS, param_names
+    from .scratch import KINDS, param_names, params_layout
     kind = next((k for k, v in KINDS.items() if v is rnn), None)
-    layout = scratch_layout(kind, params, num_hiddens) if kind is not None else None
+    layout = params_layout(kind, params, num_hiddens) if kind is not None else None
     builtin = layout is not None
     if kind is None:
         kind = getattr(rnn, "__name__", "custom")
-    num_layers, bidirectional = layout if builtin else (1, False)
+    num_layers, bidirectional = (layout[0], layout[1] == 2) if builtin else (1, False)
     names = param_names(kind, num_layers, bidirectional) if builtin else \
         ["param%d" % i for i in range(len(params))]
     return {"impl": "scratch", "model": kind, "builtin": builtin, "vocab_size": vocab_size,

@@ -199,17 +199,18 @@ text, concise text)} after training, and the seconds each side took."""
 def _without_hidden_bias(pair):
     """The cuDNN GRU with ``b_hh`` held at zero: the scratch twin of a Gluon GRU whose
     ``h2h_bias`` is frozen (its r and z parts have no scratch counterpart)."""
-    per = len(LAYER_PARAMS["gru_cudnn"])
-    keep = [i for i in range(len(pair.params)) if i % per != per - 1 or i >= len(pair.params) - 2]
+    per = len(LAYER_PARAMS["gru_cudnn"])  # b_hh is the last of each layer and direction
+    trained = [p for i, p in enumerate(pair.params[:-2]) if i % per != per - 1] \
+        + pair.params[-2:]
     zeros = nd.zeros(pair.num_hiddens, ctx=pair.ctx)
 
     def gru_fixed_b_hh(inputs, state, params):
-        full, it = [], iter(params)
-        for i in range(len(pair.params)):
-            full.append(next(it) if i in keep else zeros)
-        return gru_cudnn(inputs, state, full)
+        full = []
+        for i in range(0, len(params) - 2, per - 1):
+            full += list(params[i:i + per - 1]) + [zeros]
+        return gru_cudnn(inputs, state, full + list(params[-2:]))
     gru_fixed_b_hh.takes_token_indices = True
-    return gru_fixed_b_hh, [pair.params[i] for i in keep]
+    return gru_fixed_b_hh, trained
 
 
 def train_side_by_side(kind, corpus, num_epochs, num_layers=1, bidirectional=False,

@@ -398,6 +398,18 @@ def _graph(cell, num_states, T, h, V, layout, ctx):
     return _GRAPHS[key]
 
 
+def params_layout(kind, params, num_hiddens):
+    """``(num_layers, num_directions)`` of a parameter list of the scratch ``kind`` model with
+    ``num_hiddens`` units, or None when the list does not have that model's layout (count of
+    arrays, W_hq of (num_directions * num_hiddens, vocab))."""
+    n, k = len(LAYER_PARAMS[kind]), len(params) - 2
+    if k < n or k % n or params[-2].ndim != 2 \
+            or params[-2].shape[0] not in (num_hiddens, 2 * num_hiddens):
+        return None
+    D = params[-2].shape[0] // num_hiddens
+    return ((k // n) // D, D) if (k // n) % D == 0 else None
+
+
 def _layout(kind, state, params):
     """(num_layers, num_directions) of a model from its state and parameters (None for the
     book's single layer), or a ValueError saying how they disagree."""
@@ -423,14 +435,13 @@ def _layout(kind, state, params):
                 "state is a single layer's (batch, num_hiddens); make the state with %s(batch, "
                 "num_hiddens, ctx, num_layers=..., bidirectional=...)" % (k // n, kind, fn))
         return None
-    LD = state[0].shape[0]
-    D = params[-2].shape[0] // h
-    if state[0].ndim != 3 or LD != k // n or D not in (1, 2) or LD % D:
+    layout = params_layout(kind, params, h)
+    if state[0].ndim != 3 or layout is None or layout[0] * layout[1] != state[0].shape[0]:
         raise ValueError(
             "the state %s does not fit the parameters (%d layer-directions, W_hq %s): make "
             "both with the same num_layers and bidirectional"
             % (tuple(state[0].shape), k // n, tuple(params[-2].shape)))
-    return LD // D, D
+    return layout
 
 
 def _run(kind, inputs, state, params):

@@ -16,7 +16,6 @@ import collections
 import json
 import math
 import os
-import random
 import re
 import sys
 import tarfile
@@ -29,6 +28,7 @@ from mxnet.gluon import loss as gloss, nn, rnn
 from tqdm import tqdm
 
 from .data import DATASETS, ENV_VAR, DataError, DatasetNotFound, dataset_path, sha1_of
+from .utils import seed_everything
 
 PAD, UNK = "<pad>", "<unk>"
 LABELS = ("negative", "positive")
@@ -391,13 +391,6 @@ def predict_sentiment(net, vocab, sentence, max_len=500):
     features, lengths = encode([tokens], vocab, max_len)
     logits = net(nd.array(features[:, :lengths[0]]), nd.array(lengths))
     return LABELS[int(logits.argmax(axis=1).asscalar())]
-
-
-def seed_everything(seed):
-    """Seed Python, NumPy and MXNet."""
-    random.seed(seed)
-    np.random.seed(seed)
-    mx.random.seed(seed)
 
 
 # ---------------------------------------------------------------------------------- CLI ----

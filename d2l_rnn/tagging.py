@@ -52,7 +52,7 @@ from tqdm import tqdm
 
 from .data import build_vocab, load_corpus
 from .scratch import KINDS, init_state_fn, make_params
-from .utils import grad_clipping
+from .utils import grad_clipping, seed_everything
 
 # Defaults: a 1-layer GRU tagger of either path peaks on the held-out part after 3-4 epochs
 # (seconds of one core on the whole corpus) and only overfits after that; larger or deeper
@@ -563,14 +563,6 @@ class _Adam:
         grad_clipping(self.weights, self.clipping_theta)
         for i, w in enumerate(self.weights):
             self.updater(i, w.grad, w)
-
-
-def seed_everything(seed):
-    """Seed Python's ``random``, NumPy's and MXNet's global random streams with ``seed``."""
-    import random
-    random.seed(seed)
-    np.random.seed(seed)
-    mx.random.seed(seed)
 
 
 def train_break_tagger(kind="gru", bidirectional=False, impl="scratch",

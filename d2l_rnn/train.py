@@ -13,7 +13,6 @@ when a seed is given MXNet is re-seeded at the start of every epoch from (seed, 
 run resumed at epoch k draws what an uninterrupted run draws from epoch k on.
 """
 import math
-import random
 import sys
 import time
 import warnings
@@ -27,7 +26,7 @@ from tqdm import tqdm
 from .data import data_iter_consecutive, data_iter_random
 from .predict import (check_prefix, check_sampling, predict_rnn, predict_rnn_gluon,
                       scratch_step)
-from .utils import clipped_sgd_step
+from .utils import clipped_sgd_step, seed_everything
 
 
 class TrainingDiverged(FloatingPointError):
@@ -137,12 +136,6 @@ def _check_hparams(num_hiddens, num_epochs, num_steps, lr, clipping_theta, batch
     for prefix in prefixes:
         check_prefix(prefix, char_to_idx)
     return prefixes
-
-
-def _seed_everything(seed):
-    random.seed(seed)
-    np.random.seed(seed)
-    mx.random.seed(seed)
 
 
 def _epoch_seed(seed, epoch):
@@ -467,7 +460,7 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens, vocab_si
     _check_extras(save_dir, save_every, overfit_ratio, temperature, top_k)
     train, val = _split(corpus_indices, val_fraction, val_indices)
     if seed is not None:
-        _seed_everything(seed)
+        seed_everything(seed)
     params = get_params()
     step = scratch_step(rnn, params, vocab_size)
     arch = scratch_config(rnn, params, num_hiddens, vocab_size)
@@ -521,7 +514,7 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx, corpus_indi
     _check_extras(save_dir, save_every, overfit_ratio, temperature, top_k)
     train, val = _split(corpus_indices, val_fraction, val_indices)
     if seed is not None:
-        _seed_everything(seed)
+        seed_everything(seed)
     if initialize:
         model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
     elif any(p._data is None and not p._deferred_init for p in model.collect_params().values()):

@@ -1,5 +1,8 @@
-"""Small shared pieces: device choice, one-hot inputs, gradient clipping, SGD."""
+"""Small shared pieces: device choice, seeding, one-hot inputs, gradient clipping, SGD."""
+import random
+
 import mxnet as mx
+import numpy as np
 from mxnet import nd
 
 
@@ -13,6 +16,13 @@ def try_gpu():
     except mx.base.MXNetError:
         ctx = mx.cpu()
     return ctx
+
+
+def seed_everything(seed):
+    """Seed Python's ``random``, NumPy's and MXNet's global random streams with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed)
+    mx.random.seed(seed)
 
 
 def try_all_gpus():
