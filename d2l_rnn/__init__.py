@@ -30,5 +30,5 @@ from .checkpoint import (  # noqa: E402
     Checkpoint, CheckpointError, CheckpointMismatch, load_checkpoint)
 from .plot import plot_perplexity  # noqa: E402
 from .sentiment import predict_sentiment  # noqa: E402
-from . import compare, mapping  # noqa: E402,F401  (scratch vs concise: d2l_rnn.compare.*)
+from . import compare, fused, mapping  # noqa: E402,F401  (d2l_rnn.compare.*, d2l_rnn.fused.*)
 from .train import BidirectionalLMWarning  # noqa: E402,F401

@@ -35,6 +35,8 @@ from collections import OrderedDict, namedtuple
 from mxnet import nd
 from mxnet.gluon import HybridBlock
 
+from . import fused
+
 
 # ----------------------------------------------------------------------------------------
 # Parameters and states
@@ -197,8 +199,8 @@ def _steps(F, x, T):
     return [parts] if T == 1 else [parts[t] for t in range(T)]
 
 
-def _input_products(F, inputs, W_x, width, T):
-    """``X_t W_x`` for every step t at once, as a list of T (batch, width) arrays.
+def _input_products_all(F, inputs, W_x, width, T):
+    """``X_t W_x`` for every step t at once: one (T, batch, width) array.
 
     For token indices this is a row lookup (``take``): exactly the product with a one-hot
     matrix, without the vocab_size-long dot products over zeros. A higher layer's input is
@@ -206,11 +208,16 @@ def _input_products(F, inputs, W_x, width, T):
     """
     if isinstance(inputs, (list, tuple)):
         X = nd.concat(*inputs, dim=0) if T > 1 else inputs[0]
-        return _steps(nd, nd.dot(X, W_x).reshape((T, -1, width)), T)
+        return nd.dot(X, W_x).reshape((T, -1, width))
     if isinstance(inputs, _Sequence):
         XW = F.FullyConnected(inputs.data, F.transpose(W_x), no_bias=True, num_hidden=width)
-        return _steps(F, F.reshape(XW, (T, -1, width)), T)
-    return _steps(F, F.take(W_x, inputs), T)
+        return F.reshape(XW, (T, -1, width))
+    return F.take(W_x, inputs)
+
+
+def _input_products(F, inputs, W_x, width, T):
+    """``X_t W_x`` for every step t at once, as a list of T (batch, width) arrays."""
+    return _steps(F, _input_products_all(F, inputs, W_x, width, T), T)
 
 
 def _sigmoid(F, x):
@@ -301,19 +308,47 @@ def _lstm_recurrence(F, XW, state, p, h):
     return hiddens, (H, C)
 
 
-_Cell = namedtuple("_Cell", "kind input_weights recurrence")
+def _gru_fused_layer(F, inputs, T, state, p, h, reverse):
+    # The whole recurrence of _gru_recurrence (cudnn=False) in one compiled operator
+    # (d2l_rnn/kernels/gru_layer.cc, same equations): its per-step products run at the
+    # machine's peak and ~30 small operations per step become two passes over the batch.
+    W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h = p
+    (W_x_zr, _), (W_x_h, _) = _gru_input_weights(F, p, h)
+    XZR = _input_products_all(F, inputs, W_x_zr, 2 * h, T)
+    XH = _input_products_all(F, inputs, W_x_h, h, T)
+    Y = getattr(F, fused.OP_NAME)(XZR, XH, state[0], F.concat(W_hz, W_hr, dim=1),
+                                  F.concat(b_z, b_r, dim=0), W_hh, b_h,
+                                  reverse=int(reverse))[0]
+    last = 0 if reverse else T - 1
+    H = F.reshape(F.slice_axis(Y, axis=0, begin=last, end=last + 1), (-1, h))
+    return F.reshape(Y, (-1, h)), (H,)
+
+
+# ``fused_layer``, when set, replaces the step loop for a whole layer.
+_Cell = namedtuple("_Cell", "kind input_weights recurrence fused_layer")
 _CELLS = {
-    "rnn": _Cell("rnn", _rnn_input_weights, _rnn_recurrence),
-    "gru": _Cell("gru", _gru_input_weights, _gru_recurrence),
+    "rnn": _Cell("rnn", _rnn_input_weights, _rnn_recurrence, None),
+    "gru": _Cell("gru", _gru_input_weights, _gru_recurrence, None),
     "gru_cudnn": _Cell("gru_cudnn", _gru_input_weights,
-                       functools.partial(_gru_recurrence, cudnn=True)),
-    "lstm": _Cell("lstm", _lstm_input_weights, _lstm_recurrence),
+                       functools.partial(_gru_recurrence, cudnn=True), None),
+    "lstm": _Cell("lstm", _lstm_input_weights, _lstm_recurrence, None),
 }
+_GRU_FUSED = _CELLS["gru"]._replace(fused_layer=_gru_fused_layer)
+
+
+def _cell(kind):
+    """The cell to run: the book's GRU takes the fused operator when it is available."""
+    if kind == "gru" and fused.enabled():
+        return _GRU_FUSED
+    return _CELLS[kind]
 
 
 def _layer(F, cell, inputs, T, state, p, h, reverse=False):
-    """One layer in one direction: returns its T hidden states (in time order) and its final
-    state. ``reverse`` runs the recurrence from the last step to the first."""
+    """One layer in one direction: returns its hidden states as one time-major
+    (T * batch, h) array and its final state. ``reverse`` runs the recurrence from the last
+    step to the first."""
+    if cell.fused_layer is not None:
+        return cell.fused_layer(F, inputs, T, state, p, h, reverse)
     groups = [_input_products(F, inputs, W, width, T) for W, width in cell.input_weights(F, p, h)]
     XW = list(zip(*groups))
     if reverse:
@@ -321,7 +356,7 @@ def _layer(F, cell, inputs, T, state, p, h, reverse=False):
     hiddens, state = cell.recurrence(F, XW, state, p, h)
     if reverse:
         hiddens.reverse()
-    return hiddens, state
+    return _time_major(F, hiddens), state
 
 
 def _output_layer(F, H_all, W_hq, b_q, num_outputs):
@@ -335,8 +370,8 @@ def _forward(F, cell, inputs, state, params, T, h, V, layout):
     stacked (num_layers * num_directions, batch, h) states."""
     W_hq, b_q = params[-2:]
     if layout is None:
-        hiddens, state = _layer(F, cell, inputs, T, state, params[:-2], h)
-        return _output_layer(F, _time_major(F, hiddens), W_hq, b_q, V), state
+        H_all, state = _layer(F, cell, inputs, T, state, params[:-2], h)
+        return _output_layer(F, H_all, W_hq, b_q, V), state
     L, D = layout
     n = len(LAYER_PARAMS[cell.kind])
     per_layer_state = []
@@ -349,11 +384,11 @@ def _forward(F, cell, inputs, state, params, T, h, V, layout):
         outs = []
         for d in range(D):
             i = layer * D + d
-            hiddens, s = _layer(F, cell, x, T, tuple(S[i] for S in per_layer_state),
+            H_all, s = _layer(F, cell, x, T, tuple(S[i] for S in per_layer_state),
                                 params[i * n:(i + 1) * n], h, reverse=d == 1)
             for S, s_i in zip(new_state, s):
                 S.append(s_i)
-            outs.append(_time_major(F, hiddens))
+            outs.append(H_all)
         x = _Sequence(outs[0] if D == 1 else F.concat(*outs, dim=1))
     Y = _output_layer(F, x.data, W_hq, b_q, V)
     return Y, tuple(F.stack(*S, axis=0) for S in new_state)
@@ -386,7 +421,7 @@ _MAX_GRAPHS = 32  # one per (model, num_steps, batch, sizes, layout, context) in
 
 
 def _graph(cell, num_states, T, h, V, layout, ctx):
-    key = (cell.kind, num_states, T, h, V, layout, ctx)
+    key = (cell, num_states, T, h, V, layout, ctx)
     if key in _GRAPHS:
         _GRAPHS.move_to_end(key)
     else:
@@ -445,7 +480,7 @@ def _layout(kind, state, params):
 
 
 def _run(kind, inputs, state, params):
-    cell = _CELLS[kind]
+    cell = _cell(kind)
     layout = _layout(kind, state, params)
     T = len(inputs) if isinstance(inputs, (list, tuple)) else inputs.shape[0]
     h, V = state[0].shape[-1], params[-1].shape[0]
