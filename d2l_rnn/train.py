@@ -26,6 +26,7 @@ from tqdm import tqdm
 from .data import data_iter_consecutive, data_iter_random
 from .predict import (check_prefix, check_sampling, predict_rnn, predict_rnn_gluon,
                       scratch_step)
+from .fused import mean_cross_entropy
 from .utils import clipped_sgd_step, seed_everything
 
 
@@ -234,7 +235,6 @@ def _fit(forward, weights_and_grads, begin_state, corpus_indices, is_random_iter
     ``weights_and_grads()`` the arrays SGD updates, ``begin_state(batch)`` a zero state,
     ``predict(prefix, pred_len, epoch)`` the text printed for a prefix."""
     run = run or _Run()
-    loss = gloss.SoftmaxCrossEntropyLoss()
     data_iter_fn = data_iter_random if is_random_iter else data_iter_consecutive
     if progress is None:
         progress = (not quiet) and sys.stderr.isatty()
@@ -264,7 +264,7 @@ def _fit(forward, weights_and_grads, begin_state, corpus_indices, is_random_iter
             with autograd.record():
                 outputs, state = forward(X, state)
                 y = Y.T.reshape((-1,))
-                l = loss(outputs, y).mean()
+                l = mean_cross_entropy(outputs, y)
             l.backward()
             weights, grads = weights_and_grads()
             clipped_sgd_step(weights, grads, lr, clipping_theta)
