@@ -161,6 +161,16 @@ def run_ours_scratch(kind, corpus, epochs, num_hiddens=None, num_steps=None, num
     return hist.seconds
 
 
+def run_ours_scratch_unfused(kind, corpus, epochs, **layout):
+    """Ours with the fused kernels switched off (``D2L_RNN_FUSED=0``): the graph of MXNet
+    operators, to show what the kernels (GRU layer, loss) bring."""
+    old = d2l_rnn.fused.set_enabled(False)
+    try:
+        return run_ours_scratch(kind, corpus, epochs, **layout)
+    finally:
+        d2l_rnn.fused.set_enabled(old)
+
+
 def run_ours_concise(kind, corpus, epochs, num_hiddens=None, num_layers=1,
                      bidirectional=False):
     ci, c2i, i2c, V = corpus
@@ -212,6 +222,7 @@ def run_torch(kind, corpus, epochs):
 ROWS = [  # (label, runner, model kind, one-hot input products executed?)
     ("book scratch GRU (d2lzh)", run_d2lzh_scratch, "gru", True),
     ("ours scratch GRU", run_ours_scratch, "gru", False),
+    ("ours scratch GRU, no kernels", run_ours_scratch_unfused, "gru", False),
     ("book scratch LSTM (d2lzh)", run_d2lzh_scratch, "lstm", True),
     ("ours scratch LSTM", run_ours_scratch, "lstm", False),
     ("book concise GRU (d2lzh)", run_d2lzh_concise, "gru", True),
@@ -352,6 +363,10 @@ def main(argv=None):
                  r["gflops"], 100 * r["gflops"] / peak))
     print("arithmetic limit with row lookup (matrix products only, at the FullyConnected "
           "peak): GRU %.3f s/epoch, LSTM %.3f s/epoch" % (limit["gru"], limit["lstm"]))
+    for r in results:
+        if r["row"].startswith("ours scratch"):
+            r["ratio_to_arithmetic_limit"] = r["seconds_per_epoch"] / limit[r["model"]]
+            print("%-28s %.2fx the arithmetic limit" % (r["row"], r["ratio_to_arithmetic_limit"]))
 
     if scaling:
         print("\nscaling: our scratch GRU on %d characters (vocabulary %d), 1 warm-up + 1 timed "
