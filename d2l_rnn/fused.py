@@ -31,7 +31,8 @@ OP_NAME = "d2l_gru_layer"
 LOSS_OP_NAME = "d2l_softmax_ce"
 _KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
 SOURCES = [os.path.join(_KERNELS, name)
-           for name in ("module.cc", "gru_layer.cc", "softmax_ce.cc", "vec_math.h")]
+           for name in ("module.cc", "gru_layer.cc", "softmax_ce.cc", "op_common.h",
+                        "vec_math.h")]
 _MXNET_DIR = os.path.dirname(os.path.abspath(mx.__file__))
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
 
@@ -156,8 +157,10 @@ def mean_cross_entropy(outputs, labels):
     ``SoftmaxCrossEntropyLoss()(outputs, labels).mean()``, which is used when the fused
     operator is off or does not apply.
     """
-    if (outputs.ndim == 2 and labels.ndim == 1 and outputs.dtype == labels.dtype == np.float32
-            and enabled()):
+    if outputs.ndim != 2 or labels.shape != outputs.shape[:1]:
+        raise ValueError("mean_cross_entropy needs scores (N, V) and labels (N,), got %s and %s"
+                         % (outputs.shape, labels.shape))
+    if outputs.dtype == labels.dtype == np.float32 and enabled():
         return getattr(mx.nd, LOSS_OP_NAME)(outputs, labels)[0]
     if not _gluon_loss:
         _gluon_loss.append(mx.gluon.loss.SoftmaxCrossEntropyLoss())

@@ -122,6 +122,11 @@ def test_fused_loss_keeps_nan_and_falls_back_for_other_dtypes(route):
     assert l.asscalar() == pytest.approx(np.log(3.0))
 
 
+def test_fused_loss_names_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"scores \(N, V\) and labels \(N,\), got \(4, 6\) and \(5,\)"):
+        fused.mean_cross_entropy(nd.zeros((4, 6)), nd.zeros((5,)))
+
+
 def test_training_curve_is_the_same_on_both_routes(route, small_lyrics):
     """A few epochs of the book's scratch GRU: the same perplexities either way (up to
     float32 round-off accumulated over the updates)."""

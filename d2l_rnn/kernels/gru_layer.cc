@@ -25,6 +25,7 @@
 #include <immintrin.h>
 #endif
 #include "mxnet/lib_api.h"
+#include "op_common.h"
 #include "vec_math.h"
 
 using namespace mxnet::ext;
@@ -316,23 +317,9 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   return MX_SUCCESS;
 }
 
-MXReturnValue parse_attrs(const std::unordered_map<std::string, std::string>& attrs,
-                          int* num_in, int* num_out) {
-  *num_in = 7;
-  *num_out = 4;
-  return MX_SUCCESS;
-}
-
 MXReturnValue infer_type(const std::unordered_map<std::string, std::string>& attrs,
                          std::vector<int>* in_types, std::vector<int>* out_types) {
-  for (size_t i = 0; i < in_types->size(); ++i) {
-    if ((*in_types)[i] != kFloat32) {
-      MX_ERROR_MSG << "d2l_gru_layer: input " << i << " must be float32";
-      return MX_FAIL;
-    }
-  }
-  for (auto& t : *out_types) t = kFloat32;
-  return MX_SUCCESS;
+  return d2l::all_float32("d2l_gru_layer", *in_types, out_types);
 }
 
 MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& attrs,
@@ -364,7 +351,7 @@ MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& at
 }  // namespace
 
 REGISTER_OP(d2l_gru_layer)
-    .setParseAttrs(parse_attrs)
+    .setParseAttrs(d2l::parse_attrs<7, 4>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
     .setForward(forward, "cpu")

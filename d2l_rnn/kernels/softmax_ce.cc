@@ -20,6 +20,7 @@
 #include <immintrin.h>
 #endif
 #include "mxnet/lib_api.h"
+#include "op_common.h"
 #include "vec_math.h"
 
 using namespace mxnet::ext;
@@ -101,21 +102,9 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   return MX_SUCCESS;
 }
 
-MXReturnValue parse_attrs(const std::unordered_map<std::string, std::string>& attrs,
-                          int* num_in, int* num_out) {
-  *num_in = 2;
-  *num_out = 2;
-  return MX_SUCCESS;
-}
-
 MXReturnValue infer_type(const std::unordered_map<std::string, std::string>& attrs,
                          std::vector<int>* in_types, std::vector<int>* out_types) {
-  if ((*in_types)[0] != kFloat32 || (*in_types)[1] != kFloat32) {
-    MX_ERROR_MSG << "d2l_softmax_ce: scores and labels must be float32";
-    return MX_FAIL;
-  }
-  (*out_types)[0] = (*out_types)[1] = kFloat32;
-  return MX_SUCCESS;
+  return d2l::all_float32("d2l_softmax_ce", *in_types, out_types);
 }
 
 MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& attrs,
@@ -135,7 +124,7 @@ MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& at
 }  // namespace
 
 REGISTER_OP(d2l_softmax_ce)
-    .setParseAttrs(parse_attrs)
+    .setParseAttrs(d2l::parse_attrs<2, 2>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
     .setForward(forward, "cpu")
