@@ -26,6 +26,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+## bench: time the book's library, ours and PyTorch (if installed) on the chapter's task
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench.py
+
 ## notebooks: execute every notebook in full mode and save it with its outputs
 notebooks: $(VENV)/.installed
 	$(PY) tools/nbexec.py notebooks/*.ipynb

@@ -31,17 +31,17 @@ sys.path.insert(0, os.path.dirname(HERE))
 # d2l_rnn first: it sets MXNet's thread count, which MXNet reads when it is imported. Every row
 # (the book's library and PyTorch too) runs in this process with the same setting.
 import d2l_rnn  # noqa: E402
-from d2l_rnn import book_cells  # noqa: E402
-from d2l_rnn.cli import write_text_atomic  # noqa: E402
+from d2l_rnn.models import book_cells, gluon_layer, registry  # noqa: E402
+from d2l_rnn.util.fileio import write_text_atomic  # noqa: E402
 
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 from mxnet import nd  # noqa: E402
-from mxnet.gluon import rnn as grnn  # noqa: E402
 
-BOOK = dict(num_hiddens=256, num_steps=35, batch_size=32, lr=100.0, clipping_theta=0.01)
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-LAYERS = {"gru": grnn.GRU, "lstm": grnn.LSTM, "rnn": grnn.RNN}
+_MODEL, _TRAINING = d2l_rnn.ModelConfig(), d2l_rnn.TrainConfig()
+BOOK = dict(num_hiddens=_MODEL.num_hiddens, num_steps=_TRAINING.num_steps,
+            batch_size=_TRAINING.batch_size, lr=_TRAINING.lr,
+            clipping_theta=_TRAINING.clipping_theta)
 # Layouts of the deep table: (num_layers, bidirectional).
 DEEP_LAYOUTS = [(1, False), (2, False), (3, False), (1, True), (2, True)]
 
@@ -75,7 +75,7 @@ def flops_per_token(kind, h, V, one_hot_input, num_layers=1, bidirectional=False
     a higher layer's the layer below's num_directions * h features. The output layer reads
     num_directions * h features.
     """
-    g, D = GATES[kind], 2 if bidirectional else 1
+    g, D = len(registry.get(kind).gates), 2 if bidirectional else 1
     fwd = 2 * (D * h) * V
     for layer in range(num_layers):
         inputs = (V if one_hot_input else 0) if layer == 0 else D * h
@@ -130,8 +130,8 @@ def run_d2lzh_concise(kind, corpus, epochs, num_hiddens=None, num_layers=1,
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         d2lzh.train_and_predict_rnn_gluon(
-            d2lzh.RNNModel(LAYERS[kind](h, num_layers=num_layers, bidirectional=bidirectional),
-                           V), h, V, mx.cpu(), ci, i2c, c2i, epochs,
+            d2lzh.RNNModel(gluon_layer(kind, h, num_layers, bidirectional), V), h, V,
+            mx.cpu(), ci, i2c, c2i, epochs,
             BOOK["num_steps"], BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"], 1, 1,
             [i2c[ci[0]]])
     return _printed_times(out.getvalue())
@@ -143,7 +143,7 @@ def _timing_only(bidirectional):
     models are only timed."""
     with warnings.catch_warnings():
         if bidirectional:
-            warnings.simplefilter("ignore", d2l_rnn.train.BidirectionalLMWarning)
+            warnings.simplefilter("ignore", d2l_rnn.BidirectionalLMWarning)
         yield
 
 
@@ -164,11 +164,11 @@ def run_ours_scratch(kind, corpus, epochs, num_hiddens=None, num_steps=None, num
 def run_ours_scratch_unfused(kind, corpus, epochs, **layout):
     """Ours with the fused kernels switched off (``D2L_RNN_FUSED=0``): the graph of MXNet
     operators, to show what the kernels (GRU layer, loss) bring."""
-    old = d2l_rnn.fused.set_enabled(False)
+    old = d2l_rnn.kernels.set_enabled(False)
     try:
         return run_ours_scratch(kind, corpus, epochs, **layout)
     finally:
-        d2l_rnn.fused.set_enabled(old)
+        d2l_rnn.kernels.set_enabled(old)
 
 
 def run_ours_concise(kind, corpus, epochs, num_hiddens=None, num_layers=1,
@@ -177,8 +177,7 @@ def run_ours_concise(kind, corpus, epochs, num_hiddens=None, num_layers=1,
     h = num_hiddens or BOOK["num_hiddens"]
     with _timing_only(bidirectional):
         hist = d2l_rnn.train_and_predict_rnn_gluon(
-            d2l_rnn.RNNModel(LAYERS[kind](h, num_layers=num_layers,
-                                          bidirectional=bidirectional), V),
+            d2l_rnn.RNNModel(gluon_layer(kind, h, num_layers, bidirectional), V),
             h, V, mx.cpu(), ci, i2c, c2i, epochs, BOOK["num_steps"], BOOK["lr"],
             BOOK["clipping_theta"], BOOK["batch_size"], epochs + 1, 1, [], quiet=True)
     return hist.seconds

@@ -16,7 +16,8 @@ from collections import namedtuple
 import numpy as np
 from mxnet import nd
 
-from .fileio import atomic_path, file_digest
+from .util import checks
+from .util.fileio import atomic_path, file_digest
 
 Dataset = namedtuple("Dataset", "name url filename sha1 description")
 
@@ -42,6 +43,8 @@ DATASETS = {
 }
 
 ENV_VAR = "D2L_RNN_DATA"
+# The chapter trains on the first 10,000 characters of its corpus.
+BOOK_NUM_CHARS = 10000
 
 
 class DataError(RuntimeError):
@@ -181,7 +184,7 @@ def build_vocab(chars):
     return char_to_idx, idx_to_char
 
 
-def load_corpus(source="jaychou_lyrics", num_chars=10000, lower=False, path=None):
+def load_corpus(source="jaychou_lyrics", num_chars=BOOK_NUM_CHARS, lower=False, path=None):
     """Load a character-level corpus: a registered dataset name or the path of a UTF-8 file.
 
     Newlines become spaces, as in the book. ``num_chars=None`` keeps the whole text.
@@ -211,7 +214,7 @@ def load_corpus(source="jaychou_lyrics", num_chars=10000, lower=False, path=None
     return corpus_indices, char_to_idx, idx_to_char, len(idx_to_char)
 
 
-def load_data_jay_lyrics(path=None, num_chars=10000):
+def load_data_jay_lyrics(path=None, num_chars=BOOK_NUM_CHARS):
     """The book's lyrics corpus: ``(corpus_indices, char_to_idx, idx_to_char, vocab_size)``.
 
     The first ``num_chars`` characters (10,000 as in the book; None for all 63,282), newlines
@@ -220,15 +223,14 @@ def load_data_jay_lyrics(path=None, num_chars=10000):
     return load_corpus("jaychou_lyrics", num_chars=num_chars, path=path)
 
 
-def load_data_time_machine(path=None, num_chars=10000):
+def load_data_time_machine(path=None, num_chars=BOOK_NUM_CHARS):
     """The time machine corpus, lower-cased, at character level (same tuple as the lyrics)."""
     return load_corpus("time_machine", num_chars=num_chars, lower=True, path=path)
 
 
 def _check_batch_args(batch_size, num_steps):
-    for name, v in (("batch_size", batch_size), ("num_steps", num_steps)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-            raise ValueError("%s must be a positive integer, got %r" % (name, v))
+    checks.positive_int("batch_size", batch_size)
+    checks.positive_int("num_steps", num_steps)
 
 
 def _too_short(n, batch_size, num_steps, need, how):
@@ -283,3 +285,32 @@ def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
         j = i * num_steps
         yield (nd.array(streams[:, j:j + num_steps], ctx=ctx),
                nd.array(streams[:, j + 1:j + num_steps + 1], ctx=ctx))
+
+
+def batches_per_epoch(n, batch_size, num_steps, is_random_iter):
+    """How many minibatches one epoch over n characters holds (0 when it cannot fill one)."""
+    if is_random_iter:
+        return max(0, ((n - 1) // num_steps) // batch_size)
+    return max(0, (n // batch_size - 1) // num_steps)
+
+
+def split_corpus(corpus_indices, val_fraction):
+    """Split a corpus by characters: the first ``1 - val_fraction`` for training, the last
+    ``val_fraction`` for validation (never shuffled together). Returns ``(train, val)``
+    lists; ``val`` is None when ``val_fraction`` is 0."""
+    checks.fraction("val_fraction", val_fraction)
+    if val_fraction == 0:
+        return list(corpus_indices), None
+    n = len(corpus_indices)
+    n_val = int(round(n * val_fraction))
+    if n_val < 2 or n - n_val < 2:
+        raise ValueError("val_fraction=%g of %d characters leaves %d for validation and %d "
+                         "for training; both need at least 2. Use more text or another "
+                         "fraction." % (val_fraction, n, n_val, n - n_val))
+    return list(corpus_indices[:n - n_val]), list(corpus_indices[n - n_val:])
+
+
+def to_onehot(X, size):
+    """One-hot encode a (batch, num_steps) index array as the book's list of num_steps
+    (batch, size) arrays."""
+    return [nd.one_hot(x, size) for x in X.T]

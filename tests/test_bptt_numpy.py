@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from d2l_rnn import bptt_numpy as bp
+from d2l_rnn.extras import bptt_numpy as bp
 
 
 def test_counts_example_exactly_with_unit_weights():

@@ -5,7 +5,7 @@ import mxnet as mx
 from mxnet import nd
 from mxnet.gluon import rnn
 
-from d2l_rnn import cells
+from d2l_rnn.extras import cells
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

@@ -13,9 +13,9 @@ import pytest
 from mxnet.gluon import rnn as grnn
 
 import d2l_rnn
-from d2l_rnn import checkpoint as ckpt_mod
+from d2l_rnn.checkpoint import store as ckpt_mod
 from d2l_rnn.checkpoint import CheckpointError, CheckpointMismatch, load_checkpoint
-from d2l_rnn.scratch import param_names
+from d2l_rnn.models.scratch import param_names
 
 H = 16
 
@@ -120,6 +120,7 @@ RESUME_CASES = {
 }
 
 
+@pytest.mark.filterwarnings("ignore::d2l_rnn.BidirectionalLMWarning")
 @pytest.mark.parametrize("case", sorted(RESUME_CASES))
 def test_resume_equals_uninterrupted_training(small_lyrics, tmp_path, case):
     train = RESUME_CASES[case]
@@ -303,3 +304,46 @@ def test_any_utf8_text_is_read_as_characters(tmp_path):
         saved_vocab = json.load(fh)
     assert saved_vocab == idx_to_char and all(len(c) == 1 for c in saved_vocab)
     assert ck.generate("😀我", 3)[0].startswith("😀我")
+
+
+# ----------------------------------------------------------------------------------------
+# Checkpoints written by d2l_rnn 0.1 (format version 1; tests/fixtures/checkpoints_v1 was
+# written by that version, with the settings below)
+
+V1 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "checkpoints_v1")
+
+
+@pytest.mark.parametrize("name", ["scratch_gru", "concise_lstm"])
+def test_version_1_checkpoints_still_load_and_generate_the_same_text(name):
+    with open(os.path.join(V1, "expected.json"), encoding="utf-8") as f:
+        expected = json.load(f)[name]
+    ck = load_checkpoint(os.path.join(V1, name))
+    assert ck.manifest["version"] == 1 and ck.epoch == expected["epoch"]
+    assert ck.generate("分开", 10) == [expected["greedy"]]
+    assert ck.generate("分开", 10, temperature=1.0, seed=1) == [expected["sampled"]]
+
+
+def test_a_version_1_checkpoint_resumes_exactly(tmp_path):
+    """Resumed from 0.1's epoch-3 checkpoint, epoch 4 equals 4 epochs straight in this
+    version: the configuration written by 0.1 is read as it was meant."""
+    import shutil
+    import warnings
+    corpus = d2l_rnn.load_data_jay_lyrics(num_chars=600)
+    ci, c2i, i2c, V = corpus
+
+    def train(**kw):
+        return d2l_rnn.train_and_predict_rnn(
+            d2l_rnn.gru, d2l_rnn.get_params_fn("gru", V, 8), d2l_rnn.init_gru_state, 8, V,
+            None, ci, i2c, c2i, False, 4, 5, 100.0, 0.01, 4, 100, 5, ["分开"], seed=0,
+            quiet=True, val_fraction=0.1, **kw)
+    d = str(tmp_path / "run")
+    shutil.copytree(os.path.join(V1, "scratch_gru"), d)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        resumed = train(resume=d, save_dir=d)
+    assert not [w for w in seen if "resuming" in str(w.message)]  # same settings: exact
+    straight = train()
+    assert _same_bits(_arrays(resumed), _arrays(straight))
+    assert resumed.perplexity == straight.perplexity and resumed.epochs == [1, 2, 3, 4]
+    ck = load_checkpoint(d)
+    assert ck.manifest["version"] == ckpt_mod.VERSION and ck.epoch == 4

@@ -8,7 +8,8 @@ import pytest
 
 import d2l_rnn
 from d2l_rnn import cli
-from d2l_rnn._compat import check_python
+from d2l_rnn.cli import train as cli_train
+from d2l_rnn.util.compat import check_python
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,17 +19,66 @@ def run(*args, cwd=None):
                           text=True, cwd=cwd, timeout=600)
 
 
-def test_every_train_flag_has_help():
+def _prepare(*argv):
+    return cli_train.prepare(cli.build_parser().parse_args(["train"] + list(argv)))
+
+
+def test_defaults_are_the_books():
+    corpus, model, training = _prepare()
+    assert len(corpus[0]) == 10000 and corpus[3] == 1027
+    assert model == d2l_rnn.ModelConfig("scratch", "gru", 1027, 256, 1, False, 0.0)
+    assert training == d2l_rnn.TrainConfig(
+        num_epochs=160, num_steps=35, batch_size=32, lr=100.0, clipping_theta=0.01,
+        is_random_iter=False, seed=0, pred_period=40, pred_len=50, prefixes=("分开", "不分开"),
+        corpus="jaychou_lyrics", num_chars=10000)
+    assert _prepare("--model", "rnn")[2].num_epochs == 250
+
+
+# Each flag of `train` with a value that is not its default, and where it must land.
+FLAGS = [
+    (["--model", "lstm"], "model", "lstm"), (["--impl", "concise"], "impl", "concise"),
+    (["--num-hiddens", "7"], "num_hiddens", 7), (["--num-layers", "2"], "num_layers", 2),
+    (["--bidirectional"], "bidirectional", True),
+    (["--impl", "concise", "--num-layers", "2", "--dropout", "0.3"], "dropout", 0.3),
+    (["--epochs", "3"], "num_epochs", 3), (["--num-steps", "7"], "num_steps", 7),
+    (["--batch-size", "7"], "batch_size", 7), (["--lr", "3"], "lr", 3.0),
+    (["--clipping-theta", "none"], "clipping_theta", None),
+    (["--random-iter"], "is_random_iter", True), (["--seed", "9"], "seed", 9),
+    (["--pred-period", "7"], "pred_period", 7), (["--pred-len", "7"], "pred_len", 7),
+    (["--prefix", "分"], "prefixes", ("分",)), (["--temperature", "0.5"], "temperature", 0.5),
+    (["--top-k", "3"], "top_k", 3), (["--val-fraction", "0.2"], "val_fraction", 0.2),
+    (["--save-dir", "x", "--save-every", "4"], "save_every", 4),
+    (["--num-chars", "3000"], "num_chars", 3000), (["--full-corpus"], "num_chars", None),
+    (["--corpus", "time_machine"], "corpus", "time_machine"),
+]
+
+
+@pytest.mark.parametrize("argv,field,value", FLAGS, ids=lambda x: str(x))
+def test_every_flag_reaches_the_configuration(argv, field, value):
+    """No flag is parsed and then dropped: each one changes the configuration the run uses."""
+    _, model, training = _prepare(*argv)
+    config = model if hasattr(model, field) else training
+    assert getattr(config, field) == value
+
+
+def test_every_flag_has_help():
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, p in sub.choices.items():
         for action in p._actions:
             assert action.help, "%s %s has no help" % (name, action.option_strings)
-    out = run("train", "--help").stdout
-    for flag in ("--epochs", "--num-hiddens", "--num-steps", "--batch-size", "--lr",
-                 "--clipping-theta", "--pred-period", "--pred-len", "--prefix",
-                 "--random-iter", "--num-chars", "--seed", "--corpus", "--smoke"):
-        assert flag in out
+
+
+def test_dry_run_checks_everything_and_trains_nothing(tmp_path):
+    d = tmp_path / "run"
+    r = run("train", "--smoke", "--dry-run", "--save-dir", str(d), "--val-fraction", "0.1")
+    assert r.returncode == 0, r.stderr
+    assert "dry run:" in r.stdout and "epoch 1," not in r.stdout and not d.exists()
+    for argv, message in ((["--num-steps", "5000"], "too few for one minibatch"),
+                          (["--prefix", "分☃"], "'☃'"),
+                          (["--resume", str(tmp_path / "none")], "does not exist")):
+        r = run("train", "--smoke", "--dry-run", *argv)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
 
 
 def test_smoke_run_writes_history_and_plot(tmp_path):
@@ -86,27 +136,6 @@ def test_python_version_check():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 1 and "needs Python 3.8 to 3.11" in r.stderr
     assert "Python 3.12" in r.stderr
-
-
-def test_version():
-    assert d2l_rnn.__version__.count(".") == 2
-
-
-def _help(command):
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    return sub.choices[command].format_help()
-
-
-def test_new_train_and_generate_flags_have_help():
-    out = _help("train")
-    for flag in ("--val-fraction", "--full-corpus", "--save-dir", "--save-every", "--resume",
-                 "--temperature", "--top-k", "--num-layers", "--bidirectional"):
-        assert flag in out
-    out = _help("generate")
-    for flag in ("--prefix", "--length", "--temperature", "--top-k", "--num-samples",
-                 "--seed", "--best", "--skip-unknown"):
-        assert flag in out
 
 
 def test_train_save_resume_and_generate(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Scratch vs concise on shared weights: the mapping is exact both ways, and outputs, final
 states and every gradient agree with Gluon's."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from mxnet import nd
 
 import d2l_rnn
 from d2l_rnn import mapping
+from d2l_rnn.models import registry
 from d2l_rnn.compare import build_pair, compare, compare_batch, train_side_by_side
 
 V, H, B, T = 29, 16, 4, 6
@@ -40,7 +42,7 @@ def test_scratch_equals_gluon_on_shared_weights(kind, L, bi):
 @pytest.mark.parametrize("L,bi", [(1, False), (2, True), (3, True)])
 def test_round_trip_scratch_gluon_scratch_is_exact(kind, variant, L, bi):
     skind = {"gru": "gru" if variant == "book" else "gru_cudnn"}.get(kind, kind)
-    params = d2l_rnn.scratch.make_params(skind, V, H, V, None, L, bi)
+    params = d2l_rnn.models.scratch.make_params(skind, V, H, V, None, L, bi)
     for p in params:  # non-zero biases, so the bias split is exercised
         p[:] = nd.random.normal(shape=p.shape)
     pair = build_pair(kind, V, H, L, bi, variant=variant)
@@ -85,7 +87,9 @@ def test_the_book_gru_differs_from_gluon_on_the_same_weights():
 
 def test_a_wrong_mapping_is_caught(monkeypatch):
     """Swapping two LSTM gates in the mapping must make the comparison fail."""
-    monkeypatch.setitem(mapping.GLUON_GATES, "lstm", ("i", "f", "o", "c"))
+    lstm = registry.get("lstm")  # the gate order the mapping reads lives in the registry
+    monkeypatch.setitem(registry.REGISTRY, "lstm",
+                        dataclasses.replace(lstm, gluon_gates=("i", "f", "o", "c")))
     rows = compare_batch(build_pair("lstm", V, H), *_batch())
     assert not all(r["allclose"] for r in rows)
 

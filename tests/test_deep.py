@@ -6,8 +6,8 @@ from mxnet import autograd, nd
 from mxnet.gluon import rnn as grnn
 
 import d2l_rnn
-from d2l_rnn.predict import scratch_step
-from d2l_rnn.scratch import KINDS, NUM_STATES, make_params, param_names
+from d2l_rnn.models import ModelConfig, ScratchModel, registry
+from d2l_rnn.models.scratch import KINDS, make_params, param_names
 
 V, H, B, T = 23, 8, 3, 5
 LAYOUTS = [(L, bi) for L in (1, 2, 3) for bi in (False, True)]
@@ -40,10 +40,10 @@ def test_scratch_shapes(kind, L, bi):
             assert p.shape == (H,), name
     state = d2l_rnn.init_state_fn(kind, L, bi)(B, H, None)
     expected_state = (B, H) if (L, bi) == (1, False) else (L * D, B, H)
-    assert [s.shape for s in state] == [expected_state] * NUM_STATES[kind]
+    assert [s.shape for s in state] == [expected_state] * registry.get(kind).num_states
     Y, new_state = KINDS[kind](_indices(), state, params)
     assert Y.shape == (T * B, V)
-    assert [s.shape for s in new_state] == [expected_state] * NUM_STATES[kind]
+    assert [s.shape for s in new_state] == [expected_state] * registry.get(kind).num_states
     # The book's one-hot list gives the same numbers, as a list of T (B, V) arrays.
     Y_list, state_list = KINDS[kind](d2l_rnn.to_onehot(_indices().T, V), state, params)
     assert len(Y_list) == T and Y_list[0].shape == (B, V)
@@ -60,10 +60,10 @@ def test_concise_shapes(kind, L, bi):
     model = d2l_rnn.RNNModel(GLUON[kind](H, num_layers=L, bidirectional=bi), V)
     model.initialize()
     state = model.begin_state(batch_size=B)
-    assert [s.shape for s in state] == [(L * D, B, H)] * NUM_STATES[kind]
+    assert [s.shape for s in state] == [(L * D, B, H)] * registry.get(kind).num_states
     Y, new_state = model(_indices().T, state)
     assert Y.shape == (T * B, V)
-    assert [s.shape for s in new_state] == [(L * D, B, H)] * NUM_STATES[kind]
+    assert [s.shape for s in new_state] == [(L * D, B, H)] * registry.get(kind).num_states
     assert model.dense.weight.shape == (V, D * H)
 
 
@@ -112,10 +112,9 @@ def _small_run(impl, L, bi, corpus, seed=0, epochs=20):
             d2l_rnn.gru, d2l_rnn.get_params_fn("gru", vocab, h, None, L, bi),
             d2l_rnn.init_state_fn("gru", L, bi), h, vocab, None, *args, False, seed=seed,
             progress=False, quiet=True, **hp)
-        step = scratch_step(d2l_rnn.gru, hist.params, vocab)
-
-        def begin(b):
-            return list(d2l_rnn.init_state_fn("gru", L, bi)(b, h, None))
+        model = ScratchModel(d2l_rnn.gru, hist.params, d2l_rnn.init_state_fn("gru", L, bi),
+                             ModelConfig("scratch", "gru", vocab, h, L, bi))
+        step, begin = model, model.begin_state
     else:
         model = d2l_rnn.RNNModel(grnn.GRU(h, num_layers=L, bidirectional=bi), vocab)
         hist = d2l_rnn.train_and_predict_rnn_gluon(model, h, vocab, None, *args, seed=seed,
@@ -139,7 +138,7 @@ def test_two_layer_gru_trains(impl, lyrics2000):
     assert hist.perplexity[-1] < 0.4 * hist.perplexity[0], hist.perplexity
 
 
-@pytest.mark.filterwarnings("ignore::d2l_rnn.train.BidirectionalLMWarning")
+@pytest.mark.filterwarnings("ignore::d2l_rnn.BidirectionalLMWarning")
 def test_bidirectional_language_model_trap(lyrics2000):
     """Trained as a language model, a bidirectional GRU's training perplexity falls far below
     the unidirectional one's, but read one character at a time (as when generating) it is
@@ -159,7 +158,7 @@ def test_bidirectional_language_model_trap(lyrics2000):
 
 
 def test_training_a_bidirectional_language_model_warns(lyrics2000):
-    with pytest.warns(d2l_rnn.train.BidirectionalLMWarning, match="sees the characters"):
+    with pytest.warns(d2l_rnn.BidirectionalLMWarning, match="sees the characters"):
         _small_run("scratch", 1, True, lyrics2000, epochs=1)
 
 
@@ -190,7 +189,7 @@ def test_cli_trains_deep_bidirectional_scratch_and_checks_dropout(capsys):
                      "0.2", "--num-layers", "2", "--num-hiddens", "16"]) == 0
 
 
-@pytest.mark.filterwarnings("ignore::d2l_rnn.train.BidirectionalLMWarning")
+@pytest.mark.filterwarnings("ignore::d2l_rnn.BidirectionalLMWarning")
 def test_deep_bidirectional_scratch_checkpoint_round_trip(tmp_path, lyrics2000):
     ci, c2i, i2c, vocab = lyrics2000
     init_state = d2l_rnn.init_state_fn("lstm", 2, True)

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from d2l_rnn.fileio import atomic_path, write_text_atomic
+from d2l_rnn.util.fileio import atomic_path, write_text_atomic
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):

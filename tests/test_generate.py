@@ -8,7 +8,7 @@ import pytest
 from mxnet.gluon import rnn as grnn
 
 import d2l_rnn
-from d2l_rnn.predict import generate_texts, sample_next, scratch_step
+from d2l_rnn.generate import generate_texts, sample_next
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +111,9 @@ def test_bad_sampling_options(trained, kw, message):
 def test_generate_texts_matches_book_greedy_step(trained):
     """The batched generator feeds the prefix like the book: one step per character."""
     params, (_, char_to_idx, idx_to_char, V) = trained
-    step = scratch_step(d2l_rnn.gru, params, V)
-    begin = lambda b: d2l_rnn.init_gru_state(b, 32)
-    ours = generate_texts(step, begin, "分开", 10, char_to_idx, idx_to_char)[0]
+    step = d2l_rnn.ScratchModel.from_book(d2l_rnn.gru, params, d2l_rnn.init_gru_state, 32, V)
+    begin = step.begin_state
+    ours = generate_texts(step, "分开", 10, char_to_idx, idx_to_char)[0]
     state, out = begin(1), [char_to_idx["分"]]
     for t in range(11):
         X = mx.nd.array([[out[t]]])

@@ -7,7 +7,7 @@ from mxnet import autograd, nd
 from mxnet.gluon import loss as gloss
 
 import d2l_rnn
-from d2l_rnn.book_cells import BOOK, make_get_params
+from d2l_rnn.models.book_cells import BOOK, make_get_params
 
 V, H, B, T = 50, 16, 4, 7
 

@@ -10,7 +10,7 @@ import mxnet as mx
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import rnn
 
-from d2l_rnn import sentiment as S
+from d2l_rnn.extras import sentiment as S
 from d2l_rnn.data import DataError
 
 
@@ -189,11 +189,12 @@ def test_predict_sentiment_agrees_with_logits_and_ignores_padding(trained_small)
 
 def test_sentiment_subcommand_parses(monkeypatch):
     from d2l_rnn import cli
-    monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", ["d2l_rnn.sentiment"])
+    from d2l_rnn.cli import sentiment as cli_sentiment
+    monkeypatch.setattr(cli, "SUBCOMMANDS", ("sentiment",))
     args = cli.build_parser().parse_args(
         ["sentiment", "--epochs", "5", "--glove", "g.txt", "--freeze", "--num-train", "100"])
     assert (args.func, args.epochs, args.glove, args.freeze, args.num_train) == \
-        (S.cmd_sentiment, 5, "g.txt", True, 100)
+        (cli_sentiment.cmd_sentiment, 5, "g.txt", True, 100)
     args = cli.build_parser().parse_args(["sentiment", "--freeze"])
     with pytest.raises(ValueError, match="--freeze .* needs --glove"):
-        S.cmd_sentiment(args)
+        cli_sentiment.cmd_sentiment(args)

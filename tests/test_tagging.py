@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from mxnet import nd
 
-from d2l_rnn import cli, load_corpus, tagging as T
+from d2l_rnn import cli, load_corpus
+from d2l_rnn.extras import breaks as T
+from d2l_rnn.util.seeding import seed_everything
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -118,7 +120,7 @@ def test_shapes_and_who_sees_the_future(impl, kind):
     changed = X.copy()
     changed[4:] = (changed[4:] + 1) % 12
     for bi in (False, True):
-        T.seed_everything(0)
+        seed_everything(0)
         tagger = T.build_tagger(kind, impl, vocab_size=12, num_hiddens=5, num_layers=2,
                                 bidirectional=bi, embed_size=6)
         for w in tagger.weights():  # larger than the initial weights, for a clear signal

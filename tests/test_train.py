@@ -11,7 +11,7 @@ from mxnet import nd
 from mxnet.gluon import rnn as grnn
 
 import d2l_rnn
-from d2l_rnn.book_cells import BOOK, make_get_params
+from d2l_rnn.models.book_cells import BOOK, make_get_params
 
 PPL = re.compile(r"epoch (\d+), perplexity ([0-9.]+), time")
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from mxnet import nd
 
-from d2l_rnn.utils import clipped_sgd_step, global_norm, try_all_gpus, try_gpu
+from d2l_rnn.util.device import try_all_gpus, try_gpu
+from d2l_rnn.util.optim import clipped_sgd_step, global_norm
 
 
 @pytest.mark.parametrize("n", [1, 11, 33, 150])  # MXNet's fused kernels take ~100 at most

@@ -10,7 +10,7 @@ from mxnet import autograd, nd
 from mxnet.gluon import rnn as grnn
 
 import d2l_rnn
-from d2l_rnn.train import evaluate_perplexity, split_corpus
+from d2l_rnn import evaluate_perplexity, split_corpus
 
 
 def test_split_is_by_characters_and_keeps_order():
@@ -57,8 +57,8 @@ def test_evaluate_perplexity_is_the_mean_cross_entropy_over_the_stream(small_lyr
     corpus_indices, _, _, V = small_lyrics
     mx.random.seed(1)
     params = d2l_rnn.get_gru_params(V, 8)
-    step = d2l_rnn.predict.scratch_step(d2l_rnn.gru, params, V)
-    begin = lambda b: list(d2l_rnn.init_gru_state(b, 8))
+    step = d2l_rnn.ScratchModel.from_book(d2l_rnn.gru, params, d2l_rnn.init_gru_state, 8, V)
+    begin = step.begin_state
     val = corpus_indices[:401]
     got = evaluate_perplexity(step, begin, val, batch_size=3, num_steps=7)
     # 400 targets; pieces of at least 4 * 7 characters: 3 pieces of 133 (one left over).

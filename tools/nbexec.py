@@ -10,7 +10,7 @@ import sys
 import nbformat
 from nbclient import NotebookClient
 
-from d2l_rnn.fileio import atomic_path
+from d2l_rnn.util.fileio import atomic_path
 
 
 def parameters_index(nb):

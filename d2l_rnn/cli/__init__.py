@@ -1,0 +1,52 @@
+"""The command line: ``python -m d2l_rnn COMMAND ...`` (also installed as ``d2l-rnn``).
+
+One module per subcommand (``train``, ``generate``, ``data``, ``compare``, ``sentiment``,
+``breaks``), each with ``add_parser(subparsers)``; the library below never imports this
+package. Errors the user can fix are printed as one line (exit status 2).
+"""
+import argparse
+import importlib
+import sys
+import warnings
+
+from ..checkpoint import CheckpointError
+from ..data import DataError
+from ..generate import UnknownCharacterError
+from ..training import TrainingDiverged
+from .args import CLIError
+
+SUBCOMMANDS = ("train", "generate", "data", "compare", "sentiment", "breaks")
+
+
+def build_parser():
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m d2l_rnn",
+        description="Gated RNNs from Dive into Deep Learning (MXNet): train, generate, "
+                    "compare, inspect data, and the chapter's extra tasks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in SUBCOMMANDS:
+        importlib.import_module("." + name, __name__).add_parser(sub)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print("warning: %s" % message, file=sys.stderr if file is None else file)
+
+
+def main(argv=None):
+    """Entry point: parse ``argv`` and run the subcommand; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            # One readable line per warning (skipped prefix characters, inexact resume).
+            warnings.showwarning = _show_warning
+            return args.func(args)
+    except (CLIError, DataError, UnknownCharacterError, TrainingDiverged, CheckpointError,
+            ValueError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,151 @@
+"""Fused kernels: compiled MXNet operators that accelerate two functions of the package.
+
+* ``d2l_gru_layer`` (``gru_layer.cc``; Python side :func:`d2l_rnn.kernels.gru.fused_gru_layer`)
+  runs :func:`d2l_rnn.models.scratch.gru.gru_recurrence` over all steps of a layer, forward
+  and backward, in one operator; the scratch GRU layers use it (``models/layers.py``).
+* ``d2l_softmax_ce`` (``softmax_ce.cc``; :func:`d2l_rnn.kernels.loss.mean_cross_entropy`) is
+  the training loss, the mean softmax cross-entropy, in one operator, for both paths.
+
+Each computes exactly the function it replaces (the equations are at the top of its source;
+``tests/test_kernels.py`` compares outputs and gradients). They are built once per machine
+with the C++ compiler against the headers that ship with MXNet, cached (see ``cache_dir``)
+and loaded with ``mx.library.load``. Without a compiler, everything runs as graphs of
+MXNet's own operators (a warning says so). Set ``D2L_RNN_FUSED=0`` to switch the kernels
+off; ``set_enabled`` does the same from Python (the tests and the benchmark compare both).
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import warnings
+
+import mxnet as mx
+
+from .gru import OP_NAME, fused_gru_layer
+from .loss import LOSS_OP_NAME, mean_cross_entropy
+
+__all__ = ["available", "enabled", "set_enabled", "cache_dir", "build", "FusedKernelWarning",
+           "OP_NAME", "LOSS_OP_NAME", "LAYERS", "mean_cross_entropy"]
+
+_KERNELS = os.path.dirname(os.path.abspath(__file__))
+SOURCES = [os.path.join(_KERNELS, name)
+           for name in ("module.cc", "gru_layer.cc", "softmax_ce.cc", "op_common.h",
+                        "vec_math.h")]
+_MXNET_DIR = os.path.dirname(os.path.abspath(mx.__file__))
+_FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
+
+
+class FusedKernelWarning(UserWarning):
+    """The fused kernels could not be built or loaded; the slower graph route is used."""
+
+
+_lock = threading.Lock()
+_state = {"loaded": None, "enabled": os.environ.get("D2L_RNN_FUSED", "1") != "0"}
+
+
+def cache_dir():
+    """Where the compiled kernel lives: ``$D2L_RNN_CACHE``, else ``~/.cache/d2l_rnn``."""
+    return os.environ.get("D2L_RNN_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "d2l_rnn")
+
+
+def _machine_tag():
+    # -march=native code is only valid on CPUs with the same instruction sets.
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    return flags
+
+
+def _library_path(compiler):
+    digest = hashlib.sha1()
+    for path in SOURCES + [os.path.join(_MXNET_DIR, "src", "lib_api.cc")]:
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    for part in (mx.__version__, compiler, " ".join(_FLAGS), _machine_tag(), sys.platform):
+        digest.update(part.encode())
+    return os.path.join(cache_dir(), "libd2l_rnn_kernels_%s.so" % digest.hexdigest()[:16])
+
+
+def build(verbose=True):
+    """Compile the kernel if it is not cached yet; returns the library's path.
+
+    Raises RuntimeError (with the compiler's message) if it cannot be built.
+    """
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if not compiler:
+        raise RuntimeError("no C++ compiler found (looked for $CXX, g++, c++); install g++ "
+                           "to get the fused GRU kernel")
+    lib_api = os.path.join(_MXNET_DIR, "src", "lib_api.cc")
+    include = os.path.join(_MXNET_DIR, "include")
+    if not os.path.exists(lib_api):
+        raise RuntimeError("this MXNet installation has no src/lib_api.cc (looked in %s); "
+                           "the fused GRU kernel needs it" % _MXNET_DIR)
+    path = _library_path(compiler)
+    if os.path.exists(path):
+        return path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if verbose:
+        print("d2l_rnn: building the fused kernels (once per machine, about 10 s) into %s"
+              % os.path.dirname(path), file=sys.stderr)
+    # Compile to a temporary name and rename: a concurrent process never loads half a file.
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
+    os.close(fd)
+    try:
+        cmd = ([compiler] + _FLAGS + ["-I" + include, "-I" + _KERNELS]
+               + [p for p in SOURCES if p.endswith(".cc")] + [lib_api, "-o", tmp])
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+        if done.returncode != 0:
+            raise RuntimeError("compiling the fused kernels failed (%s):\n%s"
+                               % (" ".join(cmd), done.stdout[-2000:]))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _load():
+    with _lock:
+        if _state["loaded"] is None:
+            try:
+                mx.library.load(build(), False)
+                _state["loaded"] = all(hasattr(mod, op) for mod in (mx.sym, mx.nd)
+                                       for op in (OP_NAME, LOSS_OP_NAME))
+                if not _state["loaded"]:
+                    raise RuntimeError("the library loaded but registered no %s or %s"
+                                       % (OP_NAME, LOSS_OP_NAME))
+            except Exception as err:  # any failure: keep training, on the slower route
+                _state["loaded"] = False
+                warnings.warn("the fused kernels are unavailable, so GRU layers and the loss "
+                              "run as graphs of small MXNet operators (same results, about "
+                              "1.5x slower): %s" % err, FusedKernelWarning, stacklevel=3)
+        return _state["loaded"]
+
+
+def available():
+    """True if the fused operators are loaded (building them on the first call)."""
+    return _load()
+
+
+def enabled():
+    """True if the fused operators should be used (switched on, and available)."""
+    return _state["enabled"] and _load()
+
+
+def set_enabled(flag):
+    """Switch the fused operators on or off (for GRU layers built from now on, and for the
+    loss); returns the old setting."""
+    old = _state["enabled"]
+    _state["enabled"] = bool(flag)
+    return old
+
+
+# The fused layer operator of each registry kind that has one (``Kind.kernel``).
+LAYERS = {"gru": fused_gru_layer}

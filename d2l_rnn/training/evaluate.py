@@ -1,0 +1,47 @@
+"""Held-out evaluation of a language model: the perplexity of a character stream, and the
+memorisation warning."""
+import math
+
+import numpy as np
+from mxnet import nd
+from mxnet.gluon import loss as gloss
+
+
+def evaluate_perplexity(forward, begin_state, indices, batch_size, num_steps, ctx=None):
+    """Perplexity of a model on a held-out character stream (a list of indices), a float.
+
+    ``forward(X (batch, T), state) -> (logits (T * batch, V), state)`` and
+    ``begin_state(batch)`` (a :class:`~d2l_rnn.models.LanguageModel` and its
+    ``begin_state`` will do). The stream is cut into at most ``batch_size`` contiguous pieces
+    of at least ``4 * num_steps`` characters, each read from a zero state in windows of
+    ``num_steps`` with the state carried over; every character but the first is predicted
+    exactly once. No gradient is recorded; the losses are read back once.
+    """
+    n = len(indices)
+    if n < 2:
+        raise ValueError("the validation stream needs at least 2 characters, got %d" % n)
+    b = max(1, min(batch_size, (n - 1) // (4 * num_steps)))
+    length = (n - 1) // b
+    data = np.asarray(indices[:b * length + 1], dtype=np.float32)
+    rows = np.arange(b)[:, None] * length + np.arange(length)
+    X_all, Y_all = data[rows], data[rows + 1]
+    loss = gloss.SoftmaxCrossEntropyLoss()
+    state = begin_state(b)
+    totals = []
+    for j in range(0, length, num_steps):
+        X = nd.array(X_all[:, j:j + num_steps], ctx=ctx)
+        Y = nd.array(Y_all[:, j:j + num_steps], ctx=ctx)
+        outputs, state = forward(X, state)
+        totals.append(loss(outputs, Y.T.reshape((-1,))).sum())
+    total = float(nd.add_n(*totals).asscalar()) if len(totals) > 1 \
+        else float(totals[0].asscalar())
+    return math.exp(total / (b * length))
+
+
+def memorising(history, ppl, val_ppl, best, ratio):
+    """Whether the model now memorises: far better on the training text (by ``ratio``) and
+    no longer better on held-out text than its ``best`` (a validation text that is merely
+    harder gives a gap from the first epoch on, without anything being memorised). Only the
+    first time: False once ``history.memorisation`` is set."""
+    return (val_ppl is not None and history.memorisation is None and best is not None
+            and val_ppl > best and ppl * ratio < val_ppl)

@@ -1,0 +1,48 @@
+"""When a run writes checkpoints, and what goes into them."""
+import os
+
+from ..checkpoint import rng_state, save_checkpoint
+from ..models import ScratchModel
+from ..util.plot import save_history_plot
+
+
+class Saver(object):
+    """Writes the checkpoints of one run into ``save_dir``: at the end, every
+    ``config.save_every`` epochs, and at each new best validation perplexity
+    (``config.save_best``); the perplexity plot is redrawn with the periodic and final saves.
+
+    Each checkpoint's ``config.json`` holds the model's configuration, the training's, what
+    the run read (``data``: train_chars, val_chars) and, for a scratch model, the names and
+    shapes of its parameters; ``meta`` is the caller's own JSON data, kept as it is.
+    """
+
+    def __init__(self, save_dir, model, config, idx_to_char, data, meta=None):
+        self.save_dir, self.model, self.config = save_dir, model, config
+        self.idx_to_char = list(idx_to_char)
+        record = dict(model.config.as_dict(), **config.as_dict())
+        record.update(data)
+        if isinstance(model, ScratchModel):
+            record.update(param_names=model.param_names,
+                          param_shapes=[list(p.shape) for p in model.params])
+        if meta:
+            record["meta"] = meta
+        self.record = record
+        self.optimizer = {"name": "sgd", "lr": config.lr, "momentum": 0.0,
+                          "clipping": "global L2 norm", "clipping_theta": config.clipping_theta,
+                          "state": None}
+        self.title = "%s %s" % (model.config.impl, model.config.model)
+
+    def after_epoch(self, epoch, history, improved, final):
+        """Save if this epoch is due; returns the checkpoint's directory or None."""
+        periodic = self.config.save_every is not None and epoch % self.config.save_every == 0
+        if not (periodic or final or (improved and self.config.save_best)):
+            return None
+        tags = ["latest"] + (["best"] if improved else [])
+        path = save_checkpoint(self.save_dir, epoch, self.model.save_parameters, self.record,
+                               self.idx_to_char, history.as_dict(), self.optimizer,
+                               rng_state(self.config.seed), tags)
+        if periodic or final:
+            save_history_plot(history, os.path.join(self.save_dir, "perplexity.png"),
+                              title=self.title)
+        history.checkpoint = path
+        return path

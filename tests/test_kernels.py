@@ -1,0 +1,217 @@
+"""The fused kernels compute the same function as the graphs they replace: the GRU layer
+operator against the graph of MXNet operators (outputs, final states, every gradient, every
+layout), the loss operator against Gluon's SoftmaxCrossEntropyLoss; and without a compiler
+everything still trains, on the graph route, with a warning.
+
+Where a C++ compiler is present the kernels must build: a failed build fails these tests
+(the path users get would otherwise go untested); only a machine without any compiler skips
+the comparisons, and the no-compiler path is tested everywhere by forcing it."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import mxnet as mx
+from mxnet import autograd, nd
+from mxnet.gluon import loss as gloss
+
+import d2l_rnn
+from d2l_rnn import kernels as fused
+from d2l_rnn.models import layers
+from d2l_rnn.util.seeding import seed_everything
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+COMPILER = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+needs_compiler = pytest.mark.skipif(COMPILER is None, reason="no C++ compiler on this machine")
+
+
+@pytest.fixture
+def route():
+    """``route(flag)`` switches the fused kernels on or off; restored after the test. Fails
+    (with the compiler's message) if a compiler is present but the kernels do not build."""
+    if COMPILER is None:
+        pytest.skip("no C++ compiler on this machine: only the graph route exists")
+    if not fused.available():
+        fused.build(verbose=False)  # raises RuntimeError with the compiler's output
+        pytest.fail("the fused kernels built but did not load (see the FusedKernelWarning)")
+    old = fused.set_enabled(True)
+    yield fused.set_enabled
+    fused.set_enabled(old)
+
+
+@needs_compiler
+def test_kernels_build_and_load_where_a_compiler_exists():
+    assert fused.available(), "a C++ compiler is present but the fused kernels are unavailable"
+    assert fused.LAYERS.keys() == {k.name for k in d2l_rnn.models.registry.REGISTRY.values()
+                                   if k.kernel}
+
+
+def _gru_run(route, on, L, bi, B, T, V, h, one_hot):
+    route(on)
+    rng = np.random.RandomState(3)
+    mx.random.seed(3)
+    params = d2l_rnn.get_params_fn("gru", V, h, None, L, bi)()
+    for p in params:  # random biases too, and weights large enough to leave sigmoid's middle
+        p[:] = nd.array(rng.normal(0, 0.5 if p.ndim == 1 else 1.0 / np.sqrt(p.shape[0]),
+                                   p.shape))
+        p.attach_grad()
+    state = d2l_rnn.init_state_fn("gru", L, bi)(B, h, mx.cpu())
+    state = tuple(nd.array(rng.normal(0, 0.5, s.shape)) for s in state)
+    X = nd.array(rng.randint(0, V, (B, T)))
+    Y = nd.array(rng.randint(0, V, (B, T)))
+    inputs = d2l_rnn.to_onehot(X, V) if one_hot else X.T
+    with autograd.record():
+        outputs, new_state = d2l_rnn.gru(inputs, state, params)
+        if isinstance(outputs, list):
+            outputs = nd.concat(*outputs, dim=0)
+        l = gloss.SoftmaxCrossEntropyLoss()(outputs, Y.T.reshape((-1,))).mean()
+    l.backward()
+    return ([outputs.asnumpy()] + [s.asnumpy() for s in new_state]
+            + [p.grad.asnumpy() for p in params])
+
+
+@pytest.mark.parametrize("L,bi,B,T,h", [
+    (1, False, 32, 35, 64),   # the book's layout
+    (1, False, 3, 1, 20),     # one step; batch and hidden not multiples of the kernel's blocks
+    (2, False, 9, 5, 33),
+    (1, True, 5, 6, 24),      # the backward direction runs the operator in reverse
+    (2, True, 7, 4, 40),
+])
+def test_fused_gru_equals_graph(route, L, bi, B, T, h):
+    fast = _gru_run(route, True, L, bi, B, T, 30, h, one_hot=False)
+    slow = _gru_run(route, False, L, bi, B, T, 30, h, one_hot=False)
+    assert len(fast) == len(slow) == 2 + 9 * L * (2 if bi else 1) + 2
+    for i, (a, b) in enumerate(zip(fast, slow)):
+        scale = max(np.abs(b).max(), 1e-6)
+        np.testing.assert_allclose(a / scale, b / scale, rtol=1e-4, atol=2e-5,
+                                   err_msg="array %d differs" % i)
+
+
+def test_fused_gru_takes_the_book_one_hot_list(route):
+    fast = _gru_run(route, True, 1, False, 4, 7, 30, 16, one_hot=True)
+    slow = _gru_run(route, False, 1, False, 4, 7, 30, 16, one_hot=True)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_the_operator_is_really_used(route):
+    """The graph route and the fused route are different computations (so the comparisons
+    above compare something): their float32 round-off differs."""
+    fast = _gru_run(route, True, 1, False, 8, 10, 30, 32, one_hot=False)
+    slow = _gru_run(route, False, 1, False, 8, 10, 30, 32, one_hot=False)
+    assert any(not np.array_equal(a, b) for a, b in zip(fast, slow))
+    route(True)
+    assert layers.uses_kernel("gru") and not layers.uses_kernel("lstm")
+    route(False)
+    assert not layers.uses_kernel("gru")
+
+
+@pytest.mark.parametrize("N,V", [(1120, 1027), (7, 5), (33, 17), (1, 1)])
+def test_fused_loss_equals_gluon(route, N, V):
+    rng = np.random.RandomState(N)
+    scores = nd.array(rng.normal(0, 3, (N, V)))
+    labels = nd.array(rng.randint(0, V, N))
+    results = []
+    for on in (True, False):
+        route(on)
+        x = scores.copy()
+        x.attach_grad()
+        with autograd.record():
+            l = fused.mean_cross_entropy(x, labels) * 3.0
+        l.backward()
+        results.append((l.asnumpy(), x.grad.asnumpy()))
+    (l1, g1), (l2, g2) = results
+    assert l1.shape == l2.shape == (1,)
+    np.testing.assert_allclose(l1, l2, rtol=1e-5, atol=1e-5)
+    bound = 3.0 / N  # |d loss / d score| <= 3 / N
+    np.testing.assert_allclose(g1 / bound, g2 / bound, rtol=1e-4, atol=1e-5)
+
+
+def test_fused_loss_keeps_nan_and_falls_back_for_other_dtypes(route):
+    route(True)
+    x = nd.array(np.random.RandomState(0).normal(size=(4, 6)))
+    x[2, 3] = np.nan
+    assert np.isnan(fused.mean_cross_entropy(x, nd.array([0, 1, 2, 3])).asscalar())
+    # float64 scores are not the operator's: Gluon's loss computes them.
+    x64 = nd.array(np.ones((2, 3)), dtype="float64")
+    l = fused.mean_cross_entropy(x64, nd.array([0, 1], dtype="float64"))
+    assert l.asscalar() == pytest.approx(np.log(3.0))
+
+
+def test_fused_loss_names_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"scores \(N, V\) and labels \(N,\), got \(4, 6\) and \(5,\)"):
+        fused.mean_cross_entropy(nd.zeros((4, 6)), nd.zeros((5,)))
+
+
+def test_training_curve_is_the_same_on_both_routes(route, small_lyrics):
+    """A few epochs of the book's scratch GRU: the same perplexities either way (up to
+    float32 round-off accumulated over the updates)."""
+    ci, c2i, i2c, V = small_lyrics
+    ppl = []
+    for on in (True, False):
+        route(on)
+        seed_everything(0)
+        hist = d2l_rnn.train_and_predict_rnn(
+            d2l_rnn.gru, d2l_rnn.get_params_fn("gru", V, 32), d2l_rnn.init_gru_state, 32, V,
+            mx.cpu(), ci, i2c, c2i, False, 4, 35, 100.0, 0.01, 32, 5, 10, [], quiet=True)
+        ppl.append(hist.perplexity)
+    np.testing.assert_allclose(ppl[0], ppl[1], rtol=1e-3)
+
+
+def _python(code, **env):
+    full = dict(os.environ, **env)
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=full,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+
+
+def test_without_a_compiler_training_still_works_with_a_warning(tmp_path):
+    code = ("import warnings, mxnet as mx, d2l_rnn\n"
+            "from d2l_rnn import kernels as fused\n"
+            "warnings.simplefilter('always')\n"
+            "ci, c2i, i2c, V = d2l_rnn.load_data_jay_lyrics(num_chars=500)\n"
+            "h = d2l_rnn.train_and_predict_rnn(d2l_rnn.gru, d2l_rnn.get_params_fn('gru', V, 8),"
+            " d2l_rnn.init_gru_state, 8, V, mx.cpu(), ci, i2c, c2i, False, 1, 5, 1.0, 0.01, 4,"
+            " 5, 5, [], quiet=True)\n"
+            "print('available', fused.available(), 'ppl', h.perplexity[-1])\n")
+    done = _python(code, CXX=os.path.join(str(tmp_path), "no-such-compiler"),
+                   D2L_RNN_CACHE=str(tmp_path / "cache"))
+    assert done.returncode == 0, done.stderr
+    assert "available False" in done.stdout
+    assert "FusedKernelWarning" in done.stderr and "fused kernels are unavailable" in done.stderr
+
+
+def test_switched_off_by_the_environment():
+    done = _python("from d2l_rnn import kernels; print(kernels.enabled())", D2L_RNN_FUSED="0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_build_reports_the_compiler_error(tmp_path, monkeypatch):
+    bad = tmp_path / "cxx"
+    bad.write_text("#!/bin/sh\necho 'pretend compiler error' >&2\nexit 1\n")
+    bad.chmod(0o755)
+    monkeypatch.setenv("CXX", str(bad))
+    monkeypatch.setenv("D2L_RNN_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(RuntimeError, match="pretend compiler error"):
+        fused.build(verbose=False)
+    # Nothing half-written is left in the cache.
+    assert not [p for p in (tmp_path / "cache").iterdir()]
+
+
+def test_a_broken_build_fails_the_suite_instead_of_skipping(tmp_path):
+    """With a compiler that fails, this module's tests fail (they never skip silently)."""
+    bad = tmp_path / "cxx"
+    bad.write_text("#!/bin/sh\necho 'pretend compiler error' >&2\nexit 1\n")
+    bad.chmod(0o755)
+    env = dict(os.environ, CXX=str(bad), D2L_RNN_CACHE=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
+         "build_and_load or fused_loss_equals_gluon"], cwd=REPO, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "skipped" not in done.stdout.splitlines()[-1] and "failed" in done.stdout
+    assert "pretend compiler error" in done.stdout
