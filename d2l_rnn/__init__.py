@@ -20,7 +20,8 @@ from .data import (  # noqa: E402
     split_corpus, to_onehot)
 from .util.device import try_all_gpus, try_gpu  # noqa: E402
 from .util.optim import grad_clipping, sgd  # noqa: E402
-from .util.plot import plot_perplexity  # noqa: E402
+from .util.fileio import mkdir_if_not_exist  # noqa: E402
+from .util.plot import plot_perplexity, semilogy, set_figsize, use_svg_display  # noqa: E402
 from .models import (  # noqa: E402
     ConciseModel, LanguageModel, ModelConfig, RNNModel, ScratchModel, build_model)
 from .models.scratch import (  # noqa: E402
@@ -30,11 +31,13 @@ from .models.scratch import (  # noqa: E402
 from .generate import (  # noqa: E402
     UnknownCharacterError, generate_texts, predict_rnn, predict_rnn_gluon)
 from .training import (  # noqa: E402
-    BidirectionalLMWarning, History, TrainConfig, TrainingDiverged, evaluate_perplexity, fit,
-    train_and_predict_rnn, train_and_predict_rnn_gluon)
+    BidirectionalLMWarning, History, TrainConfig, TrainingDiverged, evaluate_accuracy,
+    evaluate_perplexity, fit, train, train_and_predict_rnn, train_and_predict_rnn_gluon)
 from .checkpoint import (  # noqa: E402
     Checkpoint, CheckpointError, CheckpointMismatch, load_checkpoint)
 from . import kernels  # noqa: E402,F401
 from .compare import mapping  # noqa: E402,F401
 from . import compare  # noqa: E402,F401
-from .extras.sentiment import predict_sentiment  # noqa: E402
+from .extras.sentiment import (  # noqa: E402
+    count_tokens, download_imdb, get_tokenized_imdb, get_vocab_imdb, predict_sentiment,
+    preprocess_imdb, read_imdb)

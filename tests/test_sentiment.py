@@ -40,8 +40,8 @@ def stanford_like(tmp_path):
     return path
 
 
-def test_read_imdb_skips_unsup_and_labels_by_folder(stanford_like):
-    data = S.read_imdb(stanford_like)
+def test_read_imdb_archive_skips_unsup_and_labels_by_folder(stanford_like):
+    data = S.read_imdb_archive(stanford_like)
     texts, labels = data["train"]
     assert sorted(zip(texts, labels.tolist())) == [
         ("Awful, boring.", 0), ("Great film!<br /><br />Loved it.", 1)]
@@ -64,14 +64,14 @@ def test_falls_back_to_the_stanford_archive(stanford_like, tmp_path, monkeypatch
     fake = data.DATASETS["imdb"]._replace(sha1=(data.sha1_of(stanford_like),))
     monkeypatch.setitem(data.DATASETS, "imdb", fake)
     assert S.imdb_archive() == os.path.join(folder, "aclImdb_v1.tar.gz")
-    assert len(S.read_imdb(S.imdb_archive())["train"][0]) == 2
+    assert len(S.read_imdb_archive(S.imdb_archive())["train"][0]) == 2
 
 
 def test_archive_without_reviews_is_an_error(tmp_path):
     path = str(tmp_path / "empty.tar.gz")
     _write_tar(path, {"aclImdb/README": "x"})
     with pytest.raises(DataError, match="no aclImdb/train"):
-        S.read_imdb(path)
+        S.read_imdb_archive(path)
 
 
 def test_tokenize_vocab_and_encode():

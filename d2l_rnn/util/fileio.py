@@ -50,3 +50,9 @@ def file_digest(path, algorithm="sha256", chunk=1 << 20):
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def mkdir_if_not_exist(path):
+    """The book's ``mkdir_if_not_exist``: make the folder ``os.path.join(*path)`` (a list of
+    path parts) with its parents, unless it exists."""
+    os.makedirs(os.path.join(*path), exist_ok=True)

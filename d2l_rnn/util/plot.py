@@ -1,7 +1,42 @@
-"""Perplexity-against-epoch plots, for notebooks and for PNG files from the command line."""
+"""Plots: perplexity against epoch (notebooks, and PNG files from the command line), and the
+book's plotting helpers ``use_svg_display``, ``set_figsize`` and ``semilogy``, which work in
+notebooks and headless (Agg) alike."""
 import os
 
 from .fileio import atomic_path
+
+
+def use_svg_display():
+    """Show the notebook's figures as SVG, as the book does (nothing to do outside one)."""
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # no IPython here: there is nothing to display
+        return
+    set_matplotlib_formats("svg")
+
+
+def set_figsize(figsize=(3.5, 2.5)):
+    """Use SVG in notebooks and make new figures ``figsize`` inches (width, height)."""
+    import matplotlib.pyplot as plt
+    use_svg_display()
+    plt.rcParams["figure.figsize"] = figsize
+
+
+def semilogy(x_vals, y_vals, x_label, y_label, x2_vals=None, y2_vals=None, legend=None,
+             figsize=(3.5, 2.5)):
+    """The book's plot of y (log scale) against x, with an optional second, dotted curve and
+    a legend; shown in a notebook, drawn without a window headless."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    set_figsize(figsize)
+    plt.xlabel(x_label)
+    plt.ylabel(y_label)
+    plt.semilogy(x_vals, y_vals)
+    if x2_vals is not None and y2_vals is not None:
+        plt.semilogy(x2_vals, y2_vals, linestyle=":")
+        plt.legend(legend)
+    if matplotlib.get_backend().lower() != "agg":  # Agg has no window: show() would warn
+        plt.show()
 
 
 def plot_perplexity(histories, ax=None, title=None):

@@ -11,6 +11,8 @@ The encoder never reads the padding (MXNet 1.9.1's fused bidirectional LSTM woul
     data.py     the archive, reviews, tokens, vocabulary, padding: load_data_imdb
     model.py    MaskedBiLSTM, BiRNN, make_net, GloVe vectors for the embedding
     training.py minibatches by length, train, accuracy, predict_sentiment
+    book.py     the chapter's own helpers: download_imdb, read_imdb, get_tokenized_imdb,
+                get_vocab_imdb, preprocess_imdb, count_tokens (the book's results)
 
 The command line's ``sentiment`` subcommand is ``d2l_rnn.cli.sentiment``.
 """
@@ -19,12 +21,15 @@ from ...training import History
 from ...util.seeding import seed_everything
 from .config import BOOK, SMOKE
 from .data import (LABELS, PAD, UNK, Split, Vocab, encode, imdb_archive, load_data_imdb,
-                   read_imdb, tokenize)
+                   read_imdb_archive, tokenize)
 from .model import BiRNN, MaskedBiLSTM, load_glove, make_net, use_pretrained_embedding
-from .training import batches, evaluate_accuracy, predict_logits, predict_sentiment, train
+from .book import (count_tokens, download_imdb, get_tokenized_imdb, get_vocab_imdb,
+                   preprocess_imdb, read_imdb)
+from .training import accuracy, batches, predict_logits, predict_sentiment, train
 
 __all__ = ["BOOK", "SMOKE", "LABELS", "PAD", "UNK", "Split", "Vocab", "encode", "imdb_archive",
-           "load_data_imdb", "read_imdb", "tokenize", "BiRNN", "MaskedBiLSTM", "load_glove",
-           "make_net", "use_pretrained_embedding", "batches", "evaluate_accuracy",
+           "load_data_imdb", "read_imdb_archive", "tokenize", "BiRNN", "MaskedBiLSTM",
+           "load_glove", "make_net", "use_pretrained_embedding", "accuracy", "batches",
            "predict_logits", "predict_sentiment", "train", "History", "seed_everything",
-           "DataError", "DatasetNotFound"]
+           "DataError", "DatasetNotFound", "count_tokens", "download_imdb",
+           "get_tokenized_imdb", "get_vocab_imdb", "preprocess_imdb", "read_imdb"]

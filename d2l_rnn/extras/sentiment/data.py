@@ -61,7 +61,7 @@ def imdb_archive(path=None, verify=True, download_missing=True):
                            DATASETS["imdb_labeled"].filename)) from e
 
 
-def read_imdb(archive, splits=("train", "test")):
+def read_imdb_archive(archive, splits=("train", "test")):
     """Read labeled reviews straight from an IMDb ``.tar.gz`` (no extraction).
 
     Returns {split: (texts, labels)} in archive order: a list of n strings and an (n,) int64
@@ -155,7 +155,7 @@ def load_data_imdb(path=None, num_train=None, num_test=None, max_len=500, min_fr
             checks.positive_int(name, n)
     checks.positive_int("max_len", max_len)
     checks.non_negative_int("min_freq", min_freq)
-    data = read_imdb(imdb_archive(path))
+    data = read_imdb_archive(imdb_archive(path))
     rng = np.random.RandomState(seed)
     splits = {}
     for name, n in (("train", num_train), ("test", num_test)):

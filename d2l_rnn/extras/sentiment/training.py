@@ -9,6 +9,7 @@ from mxnet.gluon import loss as gloss
 from ...training import History, Progress, check_losses, run_epoch
 from ...util import checks
 from .data import LABELS, Split, encode, tokenize
+from .model import BiRNN
 
 
 def batches(split, batch_size, rng=None, pool=50, bucket_to=20):
@@ -53,7 +54,7 @@ def predict_logits(net, features, lengths, batch_size=256):
     return out
 
 
-def evaluate_accuracy(net, split, batch_size=256):
+def accuracy(net, split, batch_size=256):
     """Fraction of reviews in ``split`` whose arg-max prediction equals the label."""
     logits = predict_logits(net, split.features, split.lengths, batch_size)
     return float((logits.argmax(axis=1) == split.labels).mean())
@@ -96,7 +97,7 @@ def train(net, train_split, test_split, num_epochs=5, lr=0.01, batch_size=64, se
         check_losses(values[:, 0], epoch, lr, first_step=hist.steps)
         hist.steps += len(values)
         mean_loss, train_acc = float(values[:, 0].sum() / n), float(values[:, 1].sum() / n)
-        test_acc = evaluate_accuracy(net, test_split)
+        test_acc = accuracy(net, test_split)
         hist.record(epoch, loss=mean_loss, train_acc=train_acc, test_acc=test_acc,
                     seconds=seconds)
         bar.say("epoch %d, loss %.4f, train acc %.3f, test acc %.3f, %.1f s (%.0f reviews/s)"
@@ -105,8 +106,28 @@ def train(net, train_split, test_split, num_epochs=5, lr=0.01, batch_size=64, se
 
 
 def predict_sentiment(net, vocab, sentence, max_len=500):
-    """``'positive'`` or ``'negative'`` for a review given as a string or a token list."""
+    """``'positive'`` or ``'negative'`` for a review given as a string or a list of words.
+
+    Both the package's classifier (:class:`~d2l_rnn.extras.sentiment.BiRNN` with its
+    :class:`Vocab`) and the book's (a net called on token indices (1, n), with MXNet's
+    ``Vocabulary`` from ``get_vocab_imdb``) are accepted, as in the book's call
+    ``predict_sentiment(net, vocab, ['this', 'movie', 'is', 'so', 'great'])``. A word the
+    vocabulary lacks is its unknown token (index 0), as in the book.
+    """
     tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
-    features, lengths = encode([tokens], vocab, max_len)
-    logits = net(nd.array(features[:, :lengths[0]]), nd.array(lengths))
+    if not tokens:
+        raise ValueError("the sentence has no words to classify: %r" % (sentence,))
+    if isinstance(net, BiRNN):
+        features, lengths = encode([tokens], vocab, max_len)
+        logits = net(nd.array(features[:, :lengths[0]]), nd.array(lengths))
+    else:
+        indices = vocab.to_indices(tokens) if hasattr(vocab, "to_indices") \
+            else vocab.indices(tokens)
+        logits = net(nd.array([indices], ctx=_context_of(net)))
     return LABELS[int(logits.argmax(axis=1).asscalar())]
+
+
+def _context_of(net):
+    """Where the net's parameters are (the book puts the sentence on d2l.try_gpu())."""
+    params = list(net.collect_params().values())
+    return params[0].list_ctx()[0] if params else None
