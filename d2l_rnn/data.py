@@ -64,17 +64,26 @@ def sha1_of(path):
     return file_digest(path, "sha1")
 
 
+def _env_dir():
+    """``$D2L_RNN_DATA`` if set (DataError if it names something that is not a folder)."""
+    value = os.environ.get(ENV_VAR)
+    if value and os.path.exists(value) and not os.path.isdir(value):
+        raise DataError("%s=%s is a file; set %s to the folder that holds the data files (or "
+                        "unset it)" % (ENV_VAR, value, ENV_VAR))
+    return value or None
+
+
 def _search_dirs():
     dirs = []
-    if os.environ.get(ENV_VAR):
-        dirs.append(os.environ[ENV_VAR])
+    if _env_dir():
+        dirs.append(_env_dir())
     dirs += [os.path.join(".", "data"), os.path.join("..", "data")]
     return dirs
 
 
 def _cache_dir():
-    if os.environ.get(ENV_VAR):
-        return os.environ[ENV_VAR]
+    if _env_dir():
+        return _env_dir()
     for d in (os.path.join(".", "data"), os.path.join("..", "data")):
         if os.path.isdir(d):
             return d
@@ -84,11 +93,15 @@ def _cache_dir():
 def _check(path, ds, what):
     digest = sha1_of(path)
     if digest not in ds.sha1:
+        fetch = ("delete it so that it is downloaded again (from %s)" % ds.url if ds.url
+                 else "replace it with the right file")
+        if what == "file":  # named by the caller: theirs, not a cached copy
+            fetch = "pass dataset %r's own file" % ds.name
         raise DataError(
-            "%s %s has SHA-1 %s, expected %s for dataset %r. The file is corrupt or not the "
-            "right one: delete it so that it is downloaded again (from %s), or pass "
-            "verify=False if you changed it on purpose."
-            % (what, path, digest, " or ".join(ds.sha1), ds.name, ds.url))
+            "%s %s has SHA-1 %s, expected %s for dataset %r: it is corrupt or another file; "
+            "%s, or, to use a text of your own, give it as the corpus by its path (a file "
+            "named by its path is read without this check)."
+            % (what, path, digest, " or ".join(ds.sha1), ds.name, fetch))
 
 
 def download(ds, dest_dir, url=None, timeout=60):
@@ -170,8 +183,8 @@ def read_text(path):
                 raw = f.read()
         return raw.decode("utf-8")
     except zipfile.BadZipFile as e:
-        raise DataError("%s is not a readable zip archive (%s); delete it so that it is "
-                        "downloaded again." % (path, e)) from e
+        raise DataError("%s is not a readable zip archive (%s): give a UTF-8 text file, or a "
+                        "zip archive holding one .txt file" % (path, e)) from e
     except UnicodeDecodeError as e:
         raise DataError("%s is not UTF-8 text (%s at byte %d). Convert it to UTF-8 first."
                         % (path, e.reason, e.start)) from e
@@ -228,17 +241,18 @@ def load_data_time_machine(path=None, num_chars=BOOK_NUM_CHARS):
     return load_corpus("time_machine", num_chars=num_chars, lower=True, path=path)
 
 
-def _check_batch_args(batch_size, num_steps):
+def check_minibatch(n, batch_size, num_steps, is_random_iter):
+    """CorpusTooShortError unless n characters fill one minibatch of batch_size x
+    num_steps (ValueError for sizes that are not positive integers)."""
     checks.positive_int("batch_size", batch_size)
     checks.positive_int("num_steps", num_steps)
-
-
-def _too_short(n, batch_size, num_steps, need, how):
-    return CorpusTooShortError(
-        "the corpus has %d characters, too few for one minibatch of batch_size=%d x "
-        "num_steps=%d with %s sampling (it needs at least %d). Use more characters "
-        "(num_chars), a smaller batch_size or a smaller num_steps."
-        % (n, batch_size, num_steps, how, need))
+    if batches_per_epoch(n, batch_size, num_steps, is_random_iter) < 1:
+        raise CorpusTooShortError(
+            "the corpus has %d characters, too few for one minibatch of batch_size=%d x "
+            "num_steps=%d with %s sampling (it needs at least %d). Use more characters "
+            "(num_chars), a smaller batch_size or a smaller num_steps."
+            % (n, batch_size, num_steps, "random" if is_random_iter else "consecutive",
+               min_chars(batch_size, num_steps, is_random_iter)))
 
 
 def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None, rng=random):
@@ -249,12 +263,10 @@ def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None, rng=random
     (Python's global ``random`` by default, so a given ``random.seed`` reproduces the book's
     ``d2lzh.data_iter_random`` batches).
     """
-    _check_batch_args(batch_size, num_steps)
     n = len(corpus_indices)
+    check_minibatch(n, batch_size, num_steps, True)
     num_examples = (n - 1) // num_steps
     epoch_size = num_examples // batch_size
-    if epoch_size < 1:
-        raise _too_short(n, batch_size, num_steps, batch_size * num_steps + 1, "random")
     corpus = np.asarray(corpus_indices, dtype=np.float32)
     example_indices = list(range(num_examples))
     rng.shuffle(example_indices)
@@ -272,19 +284,21 @@ def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
     ``batch_size`` contiguous streams; minibatch i holds characters
     ``[i*num_steps, (i+1)*num_steps)`` of each stream, so a hidden state can be carried over.
     """
-    _check_batch_args(batch_size, num_steps)
     n = len(corpus_indices)
+    check_minibatch(n, batch_size, num_steps, False)
     batch_len = n // batch_size
     epoch_size = (batch_len - 1) // num_steps
-    if epoch_size < 1:
-        raise _too_short(n, batch_size, num_steps, batch_size * (num_steps + 1),
-                         "consecutive")
     streams = np.asarray(corpus_indices[:batch_size * batch_len],
                          dtype=np.float32).reshape(batch_size, batch_len)
     for i in range(epoch_size):
         j = i * num_steps
         yield (nd.array(streams[:, j:j + num_steps], ctx=ctx),
                nd.array(streams[:, j + 1:j + num_steps + 1], ctx=ctx))
+
+
+def min_chars(batch_size, num_steps, is_random_iter):
+    """The fewest characters that fill one minibatch of batch_size x num_steps."""
+    return batch_size * num_steps + 1 if is_random_iter else batch_size * (num_steps + 1)
 
 
 def batches_per_epoch(n, batch_size, num_steps, is_random_iter):

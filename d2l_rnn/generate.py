@@ -14,32 +14,49 @@ import numpy as np
 from mxnet import nd
 
 from .models import ConciseModel, ScratchModel
+from .util import checks
 
 
 class UnknownCharacterError(KeyError):
-    """A prefix holds a character the model's vocabulary does not have."""
+    """A prefix holds a character the model's vocabulary does not have.
+
+    ``prefix``, ``unknown`` (the characters), ``vocab_size``; the message ends with what
+    can be done where it was raised, and :meth:`with_fix` says it for another caller (the
+    command line names its flag)."""
+
+    def __init__(self, prefix, unknown, vocab_size, fix):
+        super(UnknownCharacterError, self).__init__(prefix)
+        self.prefix, self.unknown, self.vocab_size, self.fix = prefix, unknown, vocab_size, fix
 
     def __str__(self):
-        return self.args[0]
+        return ("prefix %r has character(s) %s that are not in the vocabulary of %d "
+                "characters; %s" % (self.prefix, ", ".join(repr(c) for c in self.unknown),
+                                    self.vocab_size, self.fix))
+
+    def with_fix(self, fix):
+        """The same error, suggesting ``fix`` instead."""
+        return UnknownCharacterError(self.prefix, self.unknown, self.vocab_size, fix)
 
 
-def check_prefix(prefix, char_to_idx):
-    """Raise UnknownCharacterError naming every character of ``prefix`` outside the vocab."""
-    if not prefix:
-        raise ValueError("the prefix must hold at least one character")
+GENERATE_FIX = ("use a prefix made of characters from the training corpus, or pass "
+                "skip_unknown=True to drop them")
+
+
+def check_prefix(prefix, char_to_idx, fix=GENERATE_FIX):
+    """Raise UnknownCharacterError naming every character of ``prefix`` outside the vocab
+    (``fix``: what the caller can do about it); ValueError for an empty prefix."""
+    if not isinstance(prefix, str) or not prefix:
+        raise ValueError("the prefix must be a string of at least one character, got %r"
+                         % (prefix,))
     unknown = sorted(set(c for c in prefix if c not in char_to_idx))
     if unknown:
-        raise UnknownCharacterError(
-            "prefix %r has character(s) %s that are not in the vocabulary of %d characters; "
-            "use a prefix made of characters from the training corpus, or pass "
-            "skip_unknown=True (--skip-unknown) to drop them"
-            % (prefix, ", ".join(repr(c) for c in unknown), len(char_to_idx)))
+        raise UnknownCharacterError(prefix, unknown, len(char_to_idx), fix)
 
 
 def clean_prefix(prefix, char_to_idx, skip_unknown=False):
     """Return ``prefix`` itself, or (``skip_unknown``) without its out-of-vocabulary
     characters, with a warning naming them. Raises UnknownCharacterError otherwise."""
-    if not skip_unknown:
+    if not skip_unknown or not prefix:
         check_prefix(prefix, char_to_idx)
         return prefix
     kept = "".join(c for c in prefix if c in char_to_idx)
@@ -47,9 +64,8 @@ def clean_prefix(prefix, char_to_idx, skip_unknown=False):
         dropped = sorted(set(c for c in prefix if c not in char_to_idx))
         if not kept:
             raise UnknownCharacterError(
-                "prefix %r has no character of the vocabulary (%d characters), so nothing is "
-                "left after skipping %s; use characters from the training corpus"
-                % (prefix, len(char_to_idx), ", ".join(repr(c) for c in dropped)))
+                prefix, dropped, len(char_to_idx), "none is left after skipping them, so "
+                "nothing is left to start from; use characters from the training corpus")
         warnings.warn("skipped character(s) %s of prefix %r that are not in the vocabulary; "
                       "generating from %r" % (", ".join(repr(c) for c in dropped), prefix, kept),
                       stacklevel=3)
@@ -58,8 +74,9 @@ def clean_prefix(prefix, char_to_idx, skip_unknown=False):
 
 def check_sampling(temperature=None, top_k=None, num_samples=1):
     """Validate sampling options; returns the effective temperature (0.0 means greedy)."""
-    if temperature is not None and not (isinstance(temperature, (int, float))
-                                        and np.isfinite(temperature) and temperature >= 0):
+    if temperature is not None and (isinstance(temperature, bool) or not (
+            isinstance(temperature, (int, float)) and np.isfinite(temperature)
+            and temperature >= 0)):
         raise ValueError("temperature must be a finite number >= 0 (0 is greedy), got %r"
                          % (temperature,))
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
@@ -85,7 +102,10 @@ def sample_next(logits, temperature=0.0, top_k=None, rng=None):
         return logits.argmax(axis=1)
     if rng is None:
         rng = np.random.RandomState()
-    z = logits / temperature
+    # Largest logit first subtracted: a tiny temperature then sends the others to -inf
+    # instead of overflowing everything to inf (and the probabilities to NaN).
+    with np.errstate(over="ignore"):
+        z = (logits - logits.max(axis=1, keepdims=True)) / temperature
     if top_k is not None and top_k < z.shape[1]:
         kth = np.partition(z, -top_k, axis=1)[:, -top_k][:, None]
         z = np.where(z >= kth, z, -np.inf)
@@ -112,6 +132,7 @@ def generate_texts(model, prefix, num_chars, char_to_idx, idx_to_char, *, temper
     i from ``RandomState([seed, i])``, so the first of several samples is the single sample.
     """
     ctx = model.ctx
+    checks.non_negative_int("num_chars", num_chars)
     temperature = check_sampling(temperature, top_k, num_samples)
     prefix = clean_prefix(prefix, char_to_idx, skip_unknown)
     # Sample i has its own generator, so it does not depend on how many are drawn at once.
@@ -124,8 +145,13 @@ def generate_texts(model, prefix, num_chars, char_to_idx, idx_to_char, *, temper
     if len(indices) > 1:
         _, state = model(nd.array([indices[:-1]] * num_samples, ctx=ctx), state)
     last = nd.array([[indices[-1]]] * num_samples, ctx=ctx)
-    for _ in range(num_chars):
+    for k in range(num_chars):
         Y, state = model(last, state)  # (num_samples, vocab): one step, batch num_samples
+        if k == 0 and not np.isfinite(Y.asnumpy()).all():
+            # Damaged or diverged weights: their argmax would be a run of arbitrary blanks.
+            raise ValueError("the model's scores for the next character are not finite "
+                             "numbers: its parameters are damaged or come from a training "
+                             "run that diverged; use another model or checkpoint")
         if greedy:
             # Argmax on the device in float32, exactly as the book does.
             nxt = Y.argmax(axis=1).asnumpy().astype(np.int64)

@@ -63,9 +63,9 @@ def test_checkpoint_contents(saved, small_lyrics):
     assert open(os.path.join(d, "LATEST")).read().strip() == "epoch-0003"
     best = open(os.path.join(d, "BEST")).read().strip()
     assert best == "epoch-%04d" % h.best_epoch
-    # Only the checkpoints a pointer names are kept, plus the plot.
+    # Only the checkpoints a pointer names are kept, plus the plot (and the folder's lock).
     assert sorted(os.listdir(d)) == sorted({"LATEST", "BEST", "perplexity.png", "epoch-0003",
-                                            best})
+                                            best, ".lock"})
     with open(os.path.join(d, "perplexity.png"), "rb") as f:
         assert f.read(4) == b"\x89PNG"
     ck = load_checkpoint(d)

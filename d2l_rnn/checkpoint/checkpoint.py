@@ -2,6 +2,7 @@
 rebuilt from them without the corpus."""
 import os
 
+import numpy as np
 from mxnet import nd
 
 from ..generate import generate_texts
@@ -53,12 +54,18 @@ class Checkpoint(object):
     # ---------------------------------------------------------------------- parameters
 
     def load_arrays(self, ctx=None):
-        """The saved parameter arrays, {name: NDArray}, on ``ctx`` (default: the CPU)."""
+        """The saved parameter arrays, {name: NDArray}, on ``ctx`` (default: the CPU);
+        CheckpointError if one of them is not finite (a diverged run's)."""
         try:
             arrays = nd.load(os.path.join(self.path, "params.params"))
         except Exception as e:  # MXNet raises its own error types for unreadable files
             raise CheckpointError("checkpoint %s: params.params cannot be read (%s)"
                                   % (self.path, str(e).splitlines()[0]))
+        bad = sorted(k for k, v in arrays.items() if not np.isfinite(v.asnumpy()).all())
+        if bad:
+            raise CheckpointError("checkpoint %s holds parameters that are not finite numbers "
+                                  "(%s): it was saved from a run that diverged; use an "
+                                  "earlier checkpoint" % (self.path, ", ".join(bad[:5])))
         return {k: v.as_in_context(ctx) for k, v in arrays.items()} if ctx else arrays
 
     def params(self, ctx=None):
@@ -92,6 +99,7 @@ class Checkpoint(object):
             self.check(ConciseModel.from_book(model, self.model_config.num_hiddens,
                                               self.model_config.vocab_size).config,
                        self.idx_to_char)
+        self.load_arrays()  # refuses non-finite parameters before Gluon loads them
         load_gluon_params(self, model, ctx)
         return model
 
@@ -112,8 +120,9 @@ class Checkpoint(object):
     def load_into(self, model):
         """Copy the saved parameters into ``model`` (a LanguageModel of the same
         configuration, checked by the caller)."""
+        arrays = self.load_arrays(model.ctx)
         if isinstance(model, ScratchModel):
-            model.load_parameters(self.load_arrays(model.ctx))
+            model.load_parameters(arrays)
         else:
             load_gluon_params(self, model.net, model.ctx)
 

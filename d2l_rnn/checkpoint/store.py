@@ -112,13 +112,14 @@ def _read_pointer(save_dir, tag):
 
 
 def save_checkpoint(save_dir, epoch, write_params, config, idx_to_char, history, optimizer,
-                    rng, tags=("latest",)):
+                    rng, tags=("latest",), owns=None):
     """Write a complete checkpoint for ``epoch`` into ``save_dir`` and point ``tags``
     ("latest", "best") at it; returns the checkpoint's directory.
 
     ``write_params(path)`` writes the parameter file. Everything goes into a temporary
     directory first, which is renamed into place when complete; the pointers are replaced
-    atomically after that, and checkpoints no pointer names any more are deleted.
+    atomically after that, and the checkpoints no pointer names any more are deleted, of
+    those ``owns(checkpoint_dir)`` says the caller wrote (default: all).
     """
     os.makedirs(save_dir, exist_ok=True)
     name = "epoch-%04d" % epoch
@@ -150,19 +151,30 @@ def save_checkpoint(save_dir, epoch, write_params, config, idx_to_char, history,
     _fsync(save_dir)
     for tag in tags:
         _write_pointer(save_dir, tag, final)
-    _prune(save_dir)
+    _prune(save_dir, owns or (lambda path: True))
     return os.path.join(save_dir, final)
 
 
-def _prune(save_dir):
-    """Delete checkpoints no pointer names and leftovers of interrupted saves."""
+def _prune(save_dir, owns):
+    """Delete the caller's checkpoints that no pointer names."""
     keep = {_read_pointer(save_dir, tag) for tag in POINTERS}
-    for entry in os.listdir(save_dir):
-        path = os.path.join(save_dir, entry)
-        if not os.path.isdir(path):
-            continue
-        if (_NAME.match(entry) and entry not in keep) or entry.startswith(".tmp-epoch-"):
+    for path in checkpoints(save_dir):
+        if os.path.basename(path) not in keep and owns(path):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def checkpoints(save_dir):
+    """The checkpoint directories (``epoch-NNNN``) in ``save_dir``, oldest epoch first."""
+    if not os.path.isdir(save_dir):
+        return []
+    names = [e for e in os.listdir(save_dir) if _NAME.match(e)
+             and os.path.isdir(os.path.join(save_dir, e))]
+    return [os.path.join(save_dir, e) for e in sorted(names, key=_epoch_key)]
+
+
+def _epoch_key(name):
+    epoch, _, n = name[len("epoch-"):].partition(".")
+    return int(epoch), int(n or 0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -170,16 +182,23 @@ def _prune(save_dir):
 
 def resolve(path, which="latest"):
     """The checkpoint directory for ``path``: a checkpoint directory itself, or a save
-    directory whose ``which`` pointer ("latest" or "best") names one."""
+    directory whose ``which`` pointer ("latest" or "best") names one. Without a LATEST
+    pointer, the newest checkpoint of the folder that verifies is the latest (a warning says
+    so)."""
     if not os.path.exists(path):
         raise CheckpointError("%s does not exist; pass a save directory (--save-dir of a "
                               "training run) or one of its epoch-NNNN directories" % path)
+    if os.path.isfile(path):
+        raise CheckpointError("%s is a file; pass the run's save folder or one of its "
+                              "epoch-NNNN checkpoint folders" % path)
     if os.path.isfile(os.path.join(path, "MANIFEST.json")) or \
             os.path.isfile(os.path.join(path, "config.json")):
         return path
     if which not in POINTERS:
         raise ValueError("which must be 'latest' or 'best', got %r" % (which,))
     name = _read_pointer(path, which)
+    if name is None and which == "latest" and checkpoints(path):
+        return _newest_valid(path)
     if name is None:
         extra = (" (a best checkpoint is only saved when training has a validation split)"
                  if which == "best" else "")
@@ -192,9 +211,27 @@ def resolve(path, which="latest"):
     return ckpt
 
 
+def _newest_valid(save_dir):
+    """The newest checkpoint of ``save_dir`` that verifies (its LATEST pointer is gone)."""
+    import warnings
+    bad = []
+    for ckpt in reversed(checkpoints(save_dir)):
+        try:
+            verify(ckpt)
+        except CheckpointError as e:
+            bad.append("%s (%s)" % (os.path.basename(ckpt), e))
+            continue
+        warnings.warn("%s has no LATEST pointer: using its newest valid checkpoint, %s"
+                      % (save_dir, os.path.basename(ckpt)), stacklevel=3)
+        return ckpt
+    raise CheckpointError("%s has no LATEST pointer and none of its checkpoints verifies: %s"
+                          % (save_dir, "; ".join(bad)))
+
+
 def has_checkpoint(save_dir):
-    """Whether ``save_dir`` holds a latest checkpoint."""
-    return os.path.isfile(os.path.join(save_dir, POINTERS["latest"]))
+    """Whether ``save_dir`` holds a checkpoint (a LATEST pointer or a checkpoint folder)."""
+    return os.path.isfile(os.path.join(save_dir, POINTERS["latest"])) \
+        or bool(checkpoints(save_dir))
 
 
 def read_json(ckpt, name):

@@ -9,6 +9,8 @@ import importlib
 import sys
 import warnings
 
+import mxnet as mx
+
 from ..checkpoint import CheckpointError
 from ..data import DataError
 from ..generate import UnknownCharacterError
@@ -44,8 +46,14 @@ def main(argv=None):
             warnings.showwarning = _show_warning
             return args.func(args)
     except (CLIError, DataError, UnknownCharacterError, TrainingDiverged, CheckpointError,
-            ValueError) as e:
+            ValueError, MemoryError) as e:
         print("error: %s" % e, file=sys.stderr)
+        return 2
+    except mx.base.MXNetError as e:
+        if "alloc" not in str(e).lower():
+            raise
+        print("error: MXNet could not allocate the memory this run asks for (%s); use a "
+              "smaller model or batch" % str(e).strip().splitlines()[0][:200], file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,7 +6,7 @@ from ..data import load_data_jay_lyrics
 from ..models import ModelConfig
 from ..training import TrainConfig
 from ..util.fileio import write_text_atomic
-from .args import CLIError, positive_int
+from .args import CLIError, positive_float, positive_int
 
 BOOK_MODEL, BOOK_TRAINING = ModelConfig(), TrainConfig()
 
@@ -33,7 +33,7 @@ def add_parser(subparsers):
                    help="sequences")
     p.add_argument("--num-steps", type=positive_int, default=BOOK_TRAINING.num_steps,
                    help="time steps")
-    p.add_argument("--scale", type=float, default=None,
+    p.add_argument("--scale", type=positive_float, default=None,
                    help="standard deviation of the random weights and biases (default "
                         "0.5 / sqrt(num_hiddens): a stable, non-chaotic regime)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
@@ -67,8 +67,6 @@ def run(args):
                        "Gluon twin to train side by side exactly)")
     if args.plot and not args.train:
         raise CLIError("--plot needs --train EPOCHS (the curves come from the training run)")
-    if args.scale is not None and args.scale <= 0:
-        raise CLIError("--scale must be positive, got %g" % args.scale)
     if args.smoke:
         args.num_hiddens, args.batch_size, args.num_steps = 32, 4, 7
     num_chars = 2000 if args.smoke else 10000

@@ -21,8 +21,11 @@ def run(args):
     for name, ds in data.DATASETS.items():
         try:
             where = data.dataset_path(name, download_missing=False, verify=False)
+            digest = data.sha1_of(where)
+            status = "ok" if digest in ds.sha1 else "CORRUPT (its SHA-1 is %s)" % digest
+            where = "%s: %s" % (where, status)
         except data.DataError:
-            where = "(not downloaded)"
-        print("%-15s %-26s sha1 %s  %s\n                %s"
-              % (name, ds.filename, ds.sha1[0], where, ds.description))
+            where = "not on this machine"
+        print("%-15s %-26s sha1 %s\n                %s\n                %s"
+              % (name, ds.filename, ds.sha1[0], ds.description, where))
     return 0

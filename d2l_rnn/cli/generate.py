@@ -3,6 +3,7 @@ import argparse
 import sys
 
 from ..checkpoint import load_checkpoint
+from ..generate import UnknownCharacterError
 from ..util.device import try_gpu
 from .args import CLIError, non_negative_float, positive_int
 
@@ -44,9 +45,15 @@ def run(args):
     if prefix is None:
         prefixes = ckpt.config.get("prefixes") or [ckpt.idx_to_char[0]]
         prefix = prefixes[0]
-    texts = ckpt.generate(prefix, args.length, temperature=args.temperature, top_k=args.top_k,
-                          num_samples=args.num_samples, seed=args.seed,
-                          skip_unknown=args.skip_unknown, ctx=try_gpu())
+    try:
+        texts = ckpt.generate(prefix, args.length, temperature=args.temperature,
+                              top_k=args.top_k, num_samples=args.num_samples, seed=args.seed,
+                              skip_unknown=args.skip_unknown, ctx=try_gpu())
+    except UnknownCharacterError as e:
+        if args.skip_unknown:
+            raise
+        raise e.with_fix("use characters from the training corpus, or pass --skip-unknown "
+                         "to drop them") from None
     c = ckpt.model_config
     layout = "".join([", %d layers" % c.num_layers if (c.num_layers or 1) > 1 else "",
                       ", bidirectional" if c.bidirectional else ""])

@@ -9,8 +9,8 @@ import numpy as np
 from ..extras.sentiment import (BOOK, SMOKE, load_data_imdb, load_glove, make_net,
                                 predict_sentiment, seed_everything, train,
                                 use_pretrained_embedding)
-from ..util.fileio import write_text_atomic
-from .args import positive_float, positive_int
+from ..util.fileio import check_file, write_text_atomic
+from .args import CLIError, positive_float, positive_int
 
 
 def add_parser(subparsers):
@@ -51,6 +51,11 @@ def cmd_sentiment(args):
     """Run the ``sentiment`` subcommand on parsed ``args``; returns the exit status."""
     if args.freeze and not args.glove:
         raise ValueError("--freeze keeps pretrained vectors fixed, so it needs --glove PATH")
+    if args.glove and not os.path.isfile(args.glove):  # before minutes of reading IMDb
+        raise CLIError("--glove %s: no such file; give the path of a GloVe-format text file "
+                       "(lines of 'word v1 ... vd')" % args.glove)
+    if args.history:
+        check_file(args.history, "--history")
     if args.smoke:
         args.num_train = args.num_train or SMOKE["num_train"]
         args.num_test = args.num_test or SMOKE["num_test"]

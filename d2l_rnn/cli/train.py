@@ -13,7 +13,8 @@ from ..checkpoint import has_checkpoint
 from ..models import ModelConfig, build_model, registry
 from ..training import TrainConfig, fit, train_language_model
 from ..util.device import try_gpu
-from ..util.fileio import write_text_atomic
+from ..util.fileio import check_file, write_text_atomic
+from ..util.plot import check_figure_path
 from ..util.seeding import seed_everything
 from .args import CLIError, clipping, fraction, non_negative_float, positive_float, positive_int
 
@@ -100,6 +101,9 @@ def add_parser(sub):
                         "--save-every epochs and at each best validation perplexity")
     p.add_argument("--save-every", type=positive_int, default=None,
                    help="also save a checkpoint every N epochs (needs --save-dir)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --save-dir replace the checkpoints of another run that it holds "
+                        "(without it such a folder is refused)")
     p.add_argument("--resume", metavar="DIR", default=None,
                    help="continue from the latest checkpoint in DIR (or a checkpoint "
                         "directory); --epochs counts from the start of the original run. If "
@@ -138,7 +142,7 @@ def _resume_from(args):
         return None
     same_dir = args.save_dir is not None and \
         os.path.abspath(args.resume) == os.path.abspath(args.save_dir)
-    if same_dir and not has_checkpoint(args.resume):
+    if same_dir and not (os.path.isdir(args.resume) and has_checkpoint(args.resume)):
         print("no checkpoint in %s yet: starting from epoch 0" % args.resume, flush=True)
         return None
     return args.resume
@@ -193,7 +197,11 @@ def run(args):
               % (n_val, 100 * args.val_fraction, len(corpus_indices) - n_val), flush=True)
     if resume is not None:
         print("resuming from %s" % resume, flush=True)
-    options = dict(resume=resume, save_dir=args.save_dir,
+    if args.history:
+        check_file(args.history, "--history")
+    if args.plot:
+        check_figure_path(args.plot, "--plot")
+    options = dict(resume=resume, save_dir=args.save_dir, overwrite=args.overwrite,
                    progress=False if args.no_progress else None)
     if args.dry_run:
         return _dry_run(model_config, config, corpus, ctx, options)

@@ -14,6 +14,7 @@ MXNet's own operators (a warning says so). Set ``D2L_RNN_FUSED=0`` to switch the
 off; ``set_enabled`` does the same from Python (the tests and the benchmark compare both).
 """
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -24,10 +25,12 @@ import warnings
 
 import mxnet as mx
 
+from ..util.fileio import write_text_atomic
 from .gru import OP_NAME, fused_gru_layer
 from .loss import LOSS_OP_NAME, mean_cross_entropy
 
-__all__ = ["available", "enabled", "set_enabled", "cache_dir", "build", "FusedKernelWarning",
+__all__ = ["available", "enabled", "set_enabled", "cache_dir", "build", "verified",
+           "FusedKernelWarning",
            "OP_NAME", "LOSS_OP_NAME", "LAYERS", "mean_cross_entropy"]
 
 _KERNELS = os.path.dirname(os.path.abspath(__file__))
@@ -72,10 +75,38 @@ def _library_path(compiler):
     return os.path.join(cache_dir(), "libd2l_rnn_kernels_%s.so" % digest.hexdigest()[:16])
 
 
-def build(verbose=True):
-    """Compile the kernel if it is not cached yet; returns the library's path.
+def _record_path(library):
+    return library + ".json"
 
-    Raises RuntimeError (with the compiler's message) if it cannot be built.
+
+def _fingerprint(library):
+    return {"bytes": os.path.getsize(library), "sha256": _sha256(library)}
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verified(library):
+    """Whether the cached ``library`` is the file that was built: its size and SHA-256 are
+    those recorded beside it at build time. Loading a truncated or damaged shared library
+    would kill the process (SIGBUS) without a message, so it is never loaded unverified."""
+    try:
+        with open(_record_path(library), encoding="utf-8") as f:
+            return json.load(f) == _fingerprint(library)
+    except (OSError, ValueError):
+        return False
+
+
+def build(verbose=True):
+    """Compile the kernels unless a verified copy is cached; returns the library's path.
+
+    Raises RuntimeError (with the compiler's message) if they cannot be built. A cached
+    library that fails :func:`verified` is built again and replaced.
     """
     compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if not compiler:
@@ -87,7 +118,7 @@ def build(verbose=True):
         raise RuntimeError("this MXNet installation has no src/lib_api.cc (looked in %s); "
                            "the fused GRU kernel needs it" % _MXNET_DIR)
     path = _library_path(compiler)
-    if os.path.exists(path):
+    if os.path.exists(path) and verified(path):
         return path
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if verbose:
@@ -104,7 +135,9 @@ def build(verbose=True):
         if done.returncode != 0:
             raise RuntimeError("compiling the fused kernels failed (%s):\n%s"
                                % (" ".join(cmd), done.stdout[-2000:]))
+        record = json.dumps(_fingerprint(tmp))
         os.replace(tmp, path)
+        write_text_atomic(_record_path(path), record)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

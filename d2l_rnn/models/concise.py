@@ -49,6 +49,11 @@ class RNNModel(nn.Block):
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
+        if not isinstance(rnn_layer, nn.Block) or not hasattr(rnn_layer, "begin_state"):
+            raise TypeError("RNNModel takes a Gluon recurrent layer, such as rnn.GRU(256) from "
+                            "mxnet.gluon, and the vocabulary size; got %r"
+                            % (rnn_layer if isinstance(rnn_layer, str)
+                               else type(rnn_layer).__name__))
         super(RNNModel, self).__init__(**kwargs)
         self.rnn = rnn_layer
         self.vocab_size = vocab_size

@@ -184,6 +184,7 @@ def _layout(kind, state, params):
                 "state is a single layer's (batch, num_hiddens); make the state with %s(batch, "
                 "num_hiddens, ctx, num_layers=..., bidirectional=...)"
                 % (k // n, kind.name, kind.init_state_name))
+        _check_shapes(kind, params, h, 1, 1)
         return None
     layout = params_layout(kind, params, h)
     if state[0].ndim != 3 or layout is None or layout[0] * layout[1] != state[0].shape[0]:
@@ -191,7 +192,36 @@ def _layout(kind, state, params):
             "the state %s does not fit the parameters (%d layer-directions, W_hq %s): make "
             "both with the same num_layers and bidirectional"
             % (tuple(state[0].shape), k // n, tuple(params[-2].shape)))
+    _check_shapes(kind, params, h, *layout)
     return layout
+
+
+def _check_shapes(kind, params, h, L, D):
+    """ValueError naming the first parameter whose shape does not fit a state of ``h``
+    hidden units (checked here, so that a mismatch never reaches MXNet's or the kernel's
+    C++ code, whose messages do not say which parameter it was)."""
+    from .scratch.params import param_names
+    names = param_names(kind.name, L, D == 2)
+    n = len(kind.layer_params)
+    inputs = params[0].shape[0] if params[0].ndim == 2 else None
+    for i, (name, p) in enumerate(zip(names, params)):
+        base = kind.layer_params[i % n] if i < L * D * n else name
+        layer = (i // n) // D
+        if base.startswith("W_x"):
+            want = (inputs if layer == 0 else D * h, h)
+        elif base.startswith("W_h") and base != "W_hq":
+            want = (h, h)
+        elif base == "W_hq":
+            want = (D * h, params[-1].shape[0])
+        elif base == "b_q":
+            want = (p.shape[0],) if p.ndim == 1 else (None,)
+        else:
+            want = (h,)
+        if tuple(p.shape) != want:
+            raise ValueError(
+                "parameter %s has shape %s, but a %s with a state of %d hidden units needs %s: "
+                "make the parameters and the state with the same num_hiddens (and layout)"
+                % (name, tuple(p.shape), kind.name, h, want))
 
 
 def model_function(kind):

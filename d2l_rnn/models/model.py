@@ -10,6 +10,7 @@ call signatures are wrapped into these once, at the edge (``training/book.py``,
 ``generate.py``); the command line builds them from a configuration (:func:`build_model`).
 """
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -233,13 +234,45 @@ class ConciseModel(LanguageModel):
         self.net.load_parameters(path, ctx=self.ctx)
 
 
+def parameter_count(config):
+    """How many numbers the parameters of a built-in ``config`` hold (its Gluon layer's
+    second biases included for the concise path)."""
+    kind, h, V = config.kind, config.num_hiddens, config.vocab_size
+    D = 2 if config.bidirectional else 1
+    per_gate_bias = 2 if config.impl == "concise" else 1
+    count = D * h * V + V
+    for layer in range(config.num_layers):
+        inputs = V if layer == 0 else D * h
+        count += D * (len(kind.gates) * (inputs * h + h * h + per_gate_bias * h)
+                      + len(kind.extra_params) * h)
+    return count
+
+
+def _check_memory(config):
+    # Parameters, gradients and the optimiser's temporaries: about three copies in float32.
+    need = 3 * 4 * parameter_count(config)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have:
+        raise MemoryError(
+            "a %s %s with num_hiddens=%d, %d layer(s) and a vocabulary of %d has %d "
+            "parameters: with their gradients they need about %.1f GB, and this machine has "
+            "%.1f GB of memory. Use a smaller num_hiddens (or fewer layers)."
+            % (config.impl, config.model, config.num_hiddens, config.num_layers,
+               config.vocab_size, parameter_count(config), need / 2 ** 30, have / 2 ** 30))
+
+
 def build_model(config, ctx=None):
     """A fresh model for a built-in ``config``: the scratch parameters drawn now from
     N(0, 0.01^2) (biases zero), or an :class:`RNNModel` initialised with N(0, 0.01^2) (Gluon
-    draws the values at the first forward pass), as the book does."""
+    draws the values at the first forward pass), as the book does. MemoryError, saying how
+    much was asked for, when the parameters cannot fit in memory."""
     if not config.builtin:
         raise ValueError("the configuration names a custom model (%r), which cannot be built "
                          "from it; build it yourself" % config.model)
+    _check_memory(config)
     if config.impl == "scratch":
         params = make_params(config.model, config.vocab_size, config.num_hiddens,
                              config.vocab_size, ctx, config.num_layers, config.bidirectional)

@@ -35,7 +35,10 @@ def evaluate_perplexity(forward, begin_state, indices, batch_size, num_steps, ct
         totals.append(loss(outputs, Y.T.reshape((-1,))).sum())
     total = float(nd.add_n(*totals).asscalar()) if len(totals) > 1 \
         else float(totals[0].asscalar())
-    return math.exp(total / (b * length))
+    try:
+        return math.exp(total / (b * length))
+    except OverflowError:  # weights that diverged: the training loop says so next
+        return math.inf
 
 
 def memorising(history, ppl, val_ppl, best, ratio):

@@ -15,27 +15,28 @@ clipping never reads the norm back. Exact resume: the random streams a run uses 
 MXNet's, which cannot be read back; so with a seed MXNet is re-seeded at the start of every
 epoch from (seed, epoch), and a run resumed at epoch k draws what an uninterrupted run draws.
 """
+import contextlib
 import math
 import warnings
 
 import mxnet as mx
-from mxnet import autograd
+from mxnet import autograd, nd
 
-from ..checkpoint import load_checkpoint, set_rng_state
-from ..data import batches_per_epoch, data_iter_consecutive, data_iter_random, split_corpus
-from ..generate import check_prefix, generate_texts
+from ..data import batches_per_epoch, data_iter_consecutive, data_iter_random
+from ..generate import generate_texts
 from ..kernels import mean_cross_entropy
 from ..models import ScratchModel, build_model
-from ..util.optim import Optimizer
+from ..util.fileio import check_folder
+from ..util.optim import Optimizer, global_norm
 from ..util.seeding import epoch_seed, seed_everything
-from .divergence import check_losses
+from .divergence import check_losses, check_update, loss_limit
 from .evaluate import evaluate_perplexity, memorising
 from .history import History
+from .inputs import check_inputs, resume_from
 from .progress import Progress, run_epoch
-from .saving import Saver
+from .saving import Saver, new_run_id
 
-# A mean cross-entropy above ~709 nats already makes the perplexity overflow.
-LOSS_LIMIT = 700.0
+ADVICE = "Lower the learning rate or clip the gradients (clipping_theta, the book uses 0.01)."
 
 
 class BidirectionalLMWarning(UserWarning):
@@ -43,47 +44,60 @@ class BidirectionalLMWarning(UserWarning):
 
 
 def fit(model, corpus_indices, idx_to_char, char_to_idx, config, *, val_indices=None,
-        resume=None, save_dir=None, meta=None, progress=None, callback=None, quiet=False,
-        dry_run=False):
+        resume=None, save_dir=None, overwrite=False, meta=None, progress=None, callback=None,
+        quiet=False, dry_run=False):
     """Train ``model`` on ``corpus_indices`` (a list of ints) as ``config`` says.
 
     model: a :class:`~d2l_rnn.models.LanguageModel`; config: a
     :class:`~d2l_rnn.training.TrainConfig`. ``val_indices``: an explicit held-out stream
     (instead of ``config.val_fraction``); ``resume``: a save folder or checkpoint to continue
     from (``num_epochs`` counts from the start of the original run); ``save_dir``: where to
-    write checkpoints; ``meta``: JSON data stored with them; ``progress``: a progress bar on
-    stderr (None: when stderr is a terminal); ``callback(epoch, history)`` after each epoch
-    (returning True stops training); ``quiet``: print nothing; ``dry_run``: make every
-    check that comes before the first epoch (prefixes, split, resume, the first minibatch)
-    and return without training or writing. Returns a :class:`History`.
+    write checkpoints (locked while the run trains; a folder holding another run's
+    checkpoints is refused unless ``overwrite``); ``meta``: JSON data stored with them;
+    ``progress``: a progress bar on stderr (None: when stderr is a terminal);
+    ``callback(epoch, history)`` after each epoch (returning True stops training);
+    ``quiet``: print nothing; ``dry_run``: make every check that comes before the first
+    epoch and return without training or writing. Returns a :class:`History`.
+
+    Training stops with :class:`~d2l_rnn.training.TrainingDiverged` when a minibatch's loss
+    or gradient norm is not finite, or the loss is far above a uniform guess's
+    (:func:`~d2l_rnn.training.divergence.loss_limit`), or the last update of an epoch made
+    the model diverge; no checkpoint is written from such parameters.
     """
-    for prefix in config.prefixes:
-        check_prefix(prefix, char_to_idx)
-    if config.save_every is not None and save_dir is None:
-        raise ValueError("save_every=%r needs a save_dir to write checkpoints into"
-                         % (config.save_every,))
+    train, val, data = check_inputs(model, corpus_indices, idx_to_char, char_to_idx, config,
+                                    val_indices, save_dir)
     num_epochs = config.num_epochs or _book_epochs(model.config)
-    train, val = _split(corpus_indices, config.val_fraction, val_indices)
-    data = {"train_chars": len(train), "val_chars": len(val) if val is not None else 0}
     _warn_if_bidirectional(model.config)
-    history, start = History(), 0
+    history, start, run_id, owned = History(), 0, new_run_id(), ()
     if resume is not None:
-        history, start = _resume(resume, model, config, idx_to_char, data)
+        history, start, resumed_id = resume_from(resume, model, config, idx_to_char, data)
+        run_id, owned = resumed_id or run_id, (resumed_id,)
     if isinstance(model, ScratchModel):
         history.params = model.params
     else:
         history.model = model.net
-    saver = Saver(save_dir, model, config, idx_to_char, data, meta) if save_dir else None
+    if dry_run:
+        if save_dir is not None:
+            check_folder(save_dir, "the save folder", create=False)
+        return history
+    saver = Saver(save_dir, model, config, idx_to_char, data, meta, run_id, owned,
+                  overwrite) if save_dir else None
+    with saver or contextlib.nullcontext():
+        _epochs(model, train, val, config, num_epochs, start, history, saver, progress,
+                callback, quiet, char_to_idx, idx_to_char)
+    return history
 
+
+def _epochs(model, train, val, config, num_epochs, start, history, saver, progress, callback,
+            quiet, char_to_idx, idx_to_char):
+    """The epochs of :func:`fit`, from ``start`` to ``num_epochs``."""
     B, T = config.batch_size, config.num_steps
     minibatches = data_iter_random if config.is_random_iter else data_iter_consecutive
     per_epoch = batches_per_epoch(len(train), B, T, config.is_random_iter)
-    if dry_run:
-        next(iter(minibatches(train, B, T)))  # CorpusTooShortError if it cannot fill one
-        return history
     bar = Progress(num_epochs * per_epoch, start * per_epoch,
                    "epoch %d/%d" % (start + 1, num_epochs), progress, quiet)
     optimizer = Optimizer(model.arrays, "sgd", config.lr, config.clipping_theta)
+    limit = loss_limit(model.config.vocab_size or 2)
     best = history.best_val_perplexity
     if start >= num_epochs:
         bar.say("the checkpoint is at epoch %d already; nothing to train for num_epochs=%d"
@@ -91,13 +105,14 @@ def fit(model, corpus_indices, idx_to_char, char_to_idx, config, *, val_indices=
     for epoch in range(start + 1, num_epochs + 1):
         if config.seed is not None:
             mx.random.seed(epoch_seed(config.seed, epoch - 1))
-        values, seconds = run_epoch(minibatches(train, B, T, model.ctx),
-                                    _train_step(model, optimizer, B, config.is_random_iter),
-                                    bar)
-        losses = values[:, 0]
-        check_losses(losses, epoch, config.lr, LOSS_LIMIT, history.steps,
-                     config.clipping_theta, "Lower the learning rate or clip the gradients "
-                     "(clipping_theta, the book uses 0.01).")
+        step = _TrainStep(model, optimizer, B, config.is_random_iter)
+        values, seconds = run_epoch(minibatches(train, B, T, model.ctx), step, bar)
+        losses, norms = values[:, 0], values[:, 1]
+        check_losses(losses, epoch, config.lr, limit, history.steps, config.clipping_theta,
+                     ADVICE)
+        check_losses(norms, epoch, config.lr, first_step=history.steps, advice=ADVICE,
+                     clipping_theta=config.clipping_theta,
+                     what="the gradient norm (before clipping)")
         history.steps += len(losses)
         ppl = math.exp(losses.mean())
         val_ppl = None
@@ -118,14 +133,18 @@ def fit(model, corpus_indices, idx_to_char, char_to_idx, config, *, val_indices=
                            char_to_idx, idx_to_char)
         stop = callback is not None and callback(epoch, history)
         improved = val_ppl is not None and (best is None or val_ppl < best)
+        final = stop or epoch == num_epochs
+        if final or (saver is not None and saver.due(epoch, improved, final)):
+            # The next epoch's losses check this epoch's last update; when there is none, or
+            # the weights are about to be saved, it is checked now.
+            step.check_last_update(limit, epoch, len(losses), history.steps, config)
         if saver is not None:
-            saver.after_epoch(epoch, history, improved, final=stop or epoch == num_epochs)
+            saver.after_epoch(epoch, history, improved, final)
         if improved:
             best = val_ppl
         if stop:
             break
     bar.close()
-    return history
 
 
 def train_language_model(model_config, config, corpus, ctx=None, **kwargs):
@@ -139,25 +158,44 @@ def train_language_model(model_config, config, corpus, ctx=None, **kwargs):
     return model, fit(model, corpus_indices, idx_to_char, char_to_idx, config, **kwargs)
 
 
-def _train_step(model, optimizer, batch_size, is_random_iter):
-    """The work of one minibatch: forward, loss, backward, update; returns the loss (1,).
-    The state starts from zero per minibatch for random sampling, else it is carried over
-    (detached: the gradient stops at the minibatch's first step)."""
-    carried = [None if is_random_iter else model.begin_state(batch_size)]
+class _TrainStep(object):
+    """The work of one minibatch: forward, loss, backward, update; returns the loss and the
+    gradient norm before clipping, (2,), left on the device. The state starts from zero per
+    minibatch for random sampling, else it is carried over (detached: the gradient stops at
+    the minibatch's first step)."""
 
-    def step(X, Y):
-        if is_random_iter:
-            state = model.begin_state(batch_size)
+    def __init__(self, model, optimizer, batch_size, is_random_iter):
+        self.model, self.optimizer = model, optimizer
+        self.batch_size, self.is_random_iter = batch_size, is_random_iter
+        self.state = None if is_random_iter else model.begin_state(batch_size)
+        self.last = None
+
+    def __call__(self, X, Y):
+        if self.is_random_iter:
+            state = self.model.begin_state(self.batch_size)
         else:
-            state = [s.detach() for s in carried[0]]
+            state = [s.detach() for s in self.state]
         with autograd.record():
-            outputs, state = model(X, state)
+            outputs, state = self.model(X, state)
             loss = mean_cross_entropy(outputs, Y.T.reshape((-1,)))
         loss.backward()
-        optimizer.step()
-        carried[0] = state
-        return loss
-    return step
+        norm = self.optimizer.step()
+        self.state, self.last = state, (X, Y)
+        return nd.concat(loss, norm, dim=0)
+
+    def check_last_update(self, limit, epoch, minibatch, step, config):
+        """The losses of an epoch are computed before each update, so the epoch's last
+        update is checked here: the loss on its minibatch again, and the weights' norm."""
+        if self.last is None:
+            return
+        X, Y = self.last
+        with autograd.record():  # training data is only ever read while recording
+            outputs, _ = self.model(X, self.model.begin_state(X.shape[0]))
+        weights, _ = self.model.arrays()
+        loss, norm = nd.concat(mean_cross_entropy(outputs, Y.T.reshape((-1,))),
+                               global_norm(weights), dim=0).asnumpy().tolist()
+        check_update(loss, norm, limit, epoch, minibatch, step, config.lr,
+                     config.clipping_theta, ADVICE)
 
 
 def _report(bar, history, epoch, num_epochs, loss, ppl, val_ppl, tokens_per_second):
@@ -191,33 +229,6 @@ def _book_epochs(model_config):
         raise ValueError("num_epochs is needed for a custom model (the chapter's number of "
                          "epochs depends on the model)")
     return kind.book_epochs
-
-
-def _split(corpus_indices, val_fraction, val_indices):
-    if val_indices is not None and val_fraction:
-        raise ValueError("pass either val_fraction or val_indices, not both")
-    if val_indices is not None:
-        if len(val_indices) < 2:
-            raise ValueError("val_indices needs at least 2 characters, got %d"
-                             % len(val_indices))
-        return corpus_indices, list(val_indices)
-    return split_corpus(corpus_indices, val_fraction or 0)
-
-
-def _resume(resume, model, config, idx_to_char, data):
-    """Open and check the checkpoint to resume from, load it into ``model``; returns
-    ``(History, epoch)``."""
-    ckpt = load_checkpoint(resume)
-    shapes = [p.shape for p in model.params] if isinstance(model, ScratchModel) else None
-    ckpt.check(model.config, idx_to_char, shapes)
-    diffs = ckpt.training_differences(config, {"val_chars": data["val_chars"]})
-    if diffs:
-        warnings.warn("resuming from %s with different settings (%s): training continues, but "
-                      "not exactly as an uninterrupted run would"
-                      % (ckpt.path, ", ".join("%s %r -> %r" % d for d in diffs)), stacklevel=4)
-    ckpt.load_into(model)
-    set_rng_state(ckpt.rng)
-    return History.from_dict(ckpt.history), ckpt.epoch
 
 
 def _warn_if_bidirectional(model_config):

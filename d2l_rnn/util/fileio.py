@@ -1,8 +1,71 @@
-"""Atomic file writes: the new content appears under its name whole, or not at all."""
+"""Files: atomic writes (the new content appears under its name whole, or not at all), and
+the checks that an output path can be written, made before any long work starts."""
 import contextlib
 import hashlib
 import os
 import tempfile
+
+
+class OutputPathError(ValueError):
+    """An output file or folder cannot be written."""
+
+
+def _probe(folder, what, path):
+    """Create, write and remove a file in ``folder``; OutputPathError if that fails."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".d2l_rnn-probe-", dir=folder)
+        try:
+            os.write(fd, b"probe")
+        finally:
+            os.close(fd)
+            os.remove(probe)
+    except OSError as e:
+        raise OutputPathError("%s %s cannot be written: %s (%s). Choose a folder you can "
+                              "write to." % (what, path, os.strerror(e.errno) if e.errno
+                                             else e, folder)) from None
+
+
+def check_folder(path, what="the folder", create=True):
+    """Make sure ``path`` is a folder this process can write in, creating it (and its
+    parents) if needed; OutputPathError naming ``what`` otherwise. With ``create=False``
+    nothing is created: a missing folder's nearest existing parent is probed instead."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputPathError("%s %s is a file, not a folder: give a folder (it is created "
+                              "if missing)" % (what, path))
+    if not create and not os.path.isdir(path):
+        parent = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if not os.path.isdir(parent):
+            raise OutputPathError("%s %s cannot be created: %s is a file"
+                                  % (what, path, parent))
+        _probe(parent, what, path)
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise OutputPathError("%s %s cannot be created: %s. Choose a folder you can write to."
+                              % (what, path, os.strerror(e.errno) if e.errno else e)) from None
+    _probe(path, what, path)
+
+
+def check_file(path, what="the output file"):
+    """Make sure the file ``path`` can be written (atomically, beside where it goes): not a
+    folder, its folder creatable and writable; OutputPathError naming ``what`` otherwise.
+    Nothing is left behind but a folder that had to be created."""
+    if os.path.isdir(path):
+        raise OutputPathError("%s %s is a folder: give the path of a file" % (what, path))
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise OutputPathError("%s %s cannot be written: %s is a file, not a folder"
+                              % (what, path, folder))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise OutputPathError("%s %s cannot be written: its folder %s cannot be created (%s)"
+                              % (what, path, folder, os.strerror(e.errno) if e.errno else e)
+                              ) from None
+    _probe(folder, what, path)  # replacing a file needs only its folder to be writable
 
 
 def current_umask():

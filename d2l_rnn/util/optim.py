@@ -27,14 +27,15 @@ def _chunks(arrays, size=32):
     return [arrays[i:i + size] for i in range(0, len(arrays), size)]
 
 
-def clip_scale(grads, theta):
+def clip_scale(grads, theta, norm=None):
     """The factor ``min(1, theta / ||grads||)`` that global-norm clipping multiplies by.
 
     Returns a (1,) NDArray; ``theta=None`` means no clipping (factor 1, returned as None).
+    ``norm``: the global norm, if it was computed already.
     """
     if theta is None:
         return None
-    return nd.minimum(theta / global_norm(grads), 1.0)
+    return nd.minimum(theta / (global_norm(grads) if norm is None else norm), 1.0)
 
 
 def grad_clipping(params, theta, ctx=None):
@@ -56,14 +57,15 @@ def sgd(params, lr, batch_size):
         param[:] = param - lr * param.grad / batch_size
 
 
-def clipped_sgd_step(weights, grads, lr, theta):
+def clipped_sgd_step(weights, grads, lr, theta, norm=None):
     """One SGD step on ``weights`` with global-norm clipping folded into the step size.
 
     ``w -= lr * min(1, theta/||g||) * g`` for every pair, in one fused kernel for all the
-    arrays, with the step size kept on the device (no host sync).
+    arrays, with the step size kept on the device (no host sync). ``norm``: ``||g||`` if it
+    was computed already.
     """
     ctx = weights[0].context
-    scale = clip_scale(grads, theta)
+    scale = clip_scale(grads, theta, norm)
     for ws, gs in zip(_chunks(weights), _chunks(grads)):
         n = len(ws)
         step = nd.full((n,), lr, ctx=ctx)
@@ -101,16 +103,20 @@ class Optimizer(object):
             self._updater = mx.optimizer.get_updater(self._mx)
 
     def step(self):
-        """One update of every weight from its current gradient."""
+        """One update of every weight from its current gradient; returns the gradients'
+        global norm before clipping, a (1,) NDArray left on the device (the trainers check
+        it for divergence with the losses, once per epoch)."""
         lr = self.lr * (self.schedule(self.steps) if self.schedule else 1.0)
         self.steps += 1
         weights, grads = self.arrays()
+        norm = global_norm(grads)
         if self._updater is None:
-            clipped_sgd_step(weights, grads, lr, self.clipping_theta)
-            return
+            clipped_sgd_step(weights, grads, lr, self.clipping_theta, norm)
+            return norm
         self._mx.set_learning_rate(lr)
-        scale = clip_scale(grads, self.clipping_theta)
+        scale = clip_scale(grads, self.clipping_theta, norm)
         for i, (w, g) in enumerate(zip(weights, grads)):
             if scale is not None:
                 nd.broadcast_mul(g, scale, out=g)
             self._updater(i, g, w)
+        return norm

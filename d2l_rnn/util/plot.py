@@ -3,7 +3,19 @@ book's plotting helpers ``use_svg_display``, ``set_figsize`` and ``semilogy``, w
 notebooks and headless (Agg) alike."""
 import os
 
-from .fileio import atomic_path
+from .fileio import OutputPathError, atomic_path, check_file
+
+
+def check_figure_path(path, what="the plot"):
+    """Make sure a figure can be saved to ``path``: a format matplotlib writes (by the
+    extension; none means PNG) and a writable place; OutputPathError otherwise."""
+    from matplotlib.figure import Figure
+    ext = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    formats = Figure().canvas.get_supported_filetypes()
+    if ext not in formats:
+        raise OutputPathError("%s %s: matplotlib cannot write .%s files; use one of %s"
+                              % (what, path, ext, ", ".join("." + f for f in sorted(formats))))
+    check_file(path, what)
 
 
 def use_svg_display():

@@ -35,8 +35,7 @@ def imdb_archive(path=None, verify=True, download_missing=True):
             if digest not in known:
                 raise DataError(
                     "%s has SHA-1 %s, which is neither the labeled IMDb repack (%s) nor "
-                    "Stanford's aclImdb_v1.tar.gz (%s). Point at one of those two archives, "
-                    "or pass verify=False for a file you changed on purpose."
+                    "Stanford's aclImdb_v1.tar.gz (%s): point at one of those two archives."
                     % (path, digest, DATASETS["imdb_labeled"].sha1[0],
                        DATASETS["imdb"].sha1[0]))
         return path

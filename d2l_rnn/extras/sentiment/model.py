@@ -8,6 +8,8 @@ lengths), and the classifier reads the last *valid* time step (``SequenceLast``)
 therefore cannot change a prediction, which also lets training trim every minibatch to its
 longest review.
 """
+import os
+
 import numpy as np
 import mxnet as mx
 from mxnet import init, nd
@@ -93,6 +95,9 @@ def load_glove(path, vocab, embed_size=None):
     left NaN, and the number of vocabulary words found. ``embed_size`` checks d.
     """
     vectors, found, dim = None, 0, embed_size
+    if not os.path.isfile(path):
+        raise DataError("%s: no such GloVe file; give the path of a text file of lines "
+                        "'word v1 ... vd'" % path)
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
             parts = line.rstrip("\n").rstrip(" ").split(" ")
