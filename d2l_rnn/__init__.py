@@ -7,10 +7,12 @@ package reads in layers (ARCHITECTURE.md): the core (``data``, ``models``, ``ker
 ``training``, ``generate``, ``checkpoint``, ``util``), the extras built on it
 (``compare``, ``extras``), and the command line (``cli``) on top.
 """
-from .util.compat import check_python as _check_python, use_all_cores as _use_all_cores
+from .util.compat import (check_mxnet as _check_mxnet, check_python as _check_python,
+                          use_all_cores as _use_all_cores)
 
 _check_python()
-_use_all_cores()
+_use_all_cores()  # before MXNet is imported: it reads the thread count once
+_check_mxnet()
 
 __version__ = "0.2.0"
 

@@ -1,4 +1,5 @@
-"""Corpora: a small registry, checksum-verified downloads, vocabularies and minibatch iterators.
+"""Corpora: a small registry, checksum-verified downloads (through ``pooch``), vocabularies
+and minibatch iterators.
 
 The book reads ``../data/jaychou_lyrics.txt.zip`` and builds its vocabulary with
 ``list(set(chars))``, whose order changes from one Python process to the next (hash
@@ -7,17 +8,17 @@ saved model stays usable.
 """
 import os
 import random
-import shutil
-import urllib.error
-import urllib.request
+import sys
 import zipfile
 from collections import namedtuple
 
 import numpy as np
+import pooch
+import requests
 from mxnet import nd
 
 from .util import checks
-from .util.fileio import atomic_path, file_digest
+from .util.fileio import file_digest
 
 Dataset = namedtuple("Dataset", "name url filename sha1 description")
 
@@ -105,10 +106,13 @@ def _check(path, ds, what):
 
 
 def download(ds, dest_dir, url=None, timeout=60):
-    """Download dataset ``ds`` into ``dest_dir``, check its SHA-1, then rename it into place.
+    """Download dataset ``ds`` into ``dest_dir`` and check its SHA-1, with ``pooch``; returns
+    the file's path.
 
-    The bytes go to a temporary file in ``dest_dir`` first, so an interrupted or corrupt
-    download never replaces (or masquerades as) a good file. Returns the final path.
+    pooch writes to a temporary file and moves it into place only when the checksum matches,
+    so an interrupted or corrupt download never replaces (or masquerades as) a good file; a
+    file already there with the right checksum is not downloaded again. A progress bar is
+    shown on a terminal.
     """
     url = url or ds.url
     final = os.path.join(dest_dir, ds.filename)
@@ -116,23 +120,24 @@ def download(ds, dest_dir, url=None, timeout=60):
         raise DatasetNotFound(
             "dataset %r has no public download address: copy %s into %s, or set %s to a "
             "directory that holds it." % (ds.name, ds.filename, dest_dir, ENV_VAR))
-    with atomic_path(final) as tmp:
-        try:
-            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
-                shutil.copyfileobj(r, out)
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            raise DatasetNotFound(
-                "could not download dataset %r from %s to %s (%s). Check the network, or "
-                "copy %s there by hand, or point %s at a directory that has it."
-                % (ds.name, url, final, e, ds.filename, ENV_VAR)) from None
-        digest = sha1_of(tmp)
-        if digest not in ds.sha1:
-            raise DataError(
-                "downloaded %s for dataset %r, but its SHA-1 is %s, expected %s; %s was left "
-                "unchanged. The server sent a different or truncated file: try again later, "
-                "or copy the right file there by hand."
-                % (url, ds.name, digest, " or ".join(ds.sha1), final))
-    return final
+    os.makedirs(dest_dir, exist_ok=True)
+    progress = sys.stderr.isatty()
+    try:
+        return pooch.retrieve(url, known_hash="sha1:" + ds.sha1[0], fname=ds.filename,
+                              path=dest_dir, progressbar=progress,
+                              downloader=pooch.HTTPDownloader(timeout=timeout,
+                                                              progressbar=progress))
+    except (requests.exceptions.RequestException, OSError) as e:
+        raise DatasetNotFound(
+            "could not download dataset %r from %s to %s (%s). Check the network, or "
+            "copy %s there by hand, or point %s at a directory that has it."
+            % (ds.name, url, final, e, ds.filename, ENV_VAR)) from None
+    except ValueError as e:  # pooch: the downloaded file's hash is not the known one
+        raise DataError(
+            "downloaded %s for dataset %r, but its SHA-1 is not %s (%s); %s was left "
+            "unchanged. The server sent a different or truncated file: try again later, "
+            "or copy the right file there by hand."
+            % (url, ds.name, " or ".join(ds.sha1), str(e).splitlines()[0], final)) from None
 
 
 def dataset_path(name, path=None, download_missing=True, verify=True, url=None):

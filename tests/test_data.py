@@ -53,17 +53,22 @@ def test_download_good_file(server, tmp_path):
     assert os.listdir(cache) == ["toy.txt"]  # no temporary file left behind
 
 
-def test_corrupt_download_never_replaces_good_file(server, tmp_path):
+def test_corrupt_download_never_replaces_a_file(server, tmp_path):
     root, url = server
     good = b"the right bytes"
     (root / "toy.txt").write_bytes(b"something else entirely")
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "toy.txt").write_bytes(good)
+    # The right file is there already: it is kept and not downloaded again.
+    assert ddata.download(_fake_dataset(good), str(cache), url=url + "toy.txt") == \
+        str(cache / "toy.txt")
+    # A stale file, and the server sends a wrong one: an error, and the file is left as it was.
+    (cache / "toy.txt").write_bytes(b"stale")
     with pytest.raises(ddata.DataError, match="SHA-1") as e:
         ddata.download(_fake_dataset(good), str(cache), url=url + "toy.txt")
     assert url + "toy.txt" in str(e.value) and str(cache / "toy.txt") in str(e.value)
-    assert (cache / "toy.txt").read_bytes() == good
+    assert (cache / "toy.txt").read_bytes() == b"stale"
     assert os.listdir(cache) == ["toy.txt"]
 
 

@@ -1,16 +1,14 @@
-"""Every notebook runs top to bottom in fast mode: its own ``fast_parameters`` (notebook
-metadata) are injected after the cell tagged ``parameters``; the code is the full run's."""
+"""Every notebook runs top to bottom in fast mode, the papermill way: its own
+``fast_parameters`` (notebook metadata) are injected after the cell tagged ``parameters``
+(as ``papermill -p num_epochs 2 ...`` would); the code is the full run's."""
 import glob
 import os
-import sys
 
 import nbformat
+import papermill
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-import nbexec  # noqa: E402
-
 NOTEBOOKS = sorted(glob.glob(os.path.join(os.path.dirname(HERE), "notebooks", "*.ipynb")))
 
 # What each notebook must print in fast mode (besides drawing at least one plot).
@@ -43,15 +41,22 @@ def test_every_notebook_is_covered():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
 def test_committed_with_full_run_outputs(path):
     nb = nbformat.read(path, as_version=4)
-    assert "fast_parameters" in nb.metadata.get("d2l_rnn", {})
-    nbexec.parameters_index(nb)
+    assert isinstance(nb.metadata.get("d2l_rnn", {}).get("fast_parameters"), dict)
+    assert [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert any("image/png" in o.get("data", {}) for o in _outputs(nb)), "no plot committed"
     assert not [o for o in _outputs(nb) if o.get("output_type") == "error"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
-def test_notebook_runs_in_fast_mode(path):
-    nb = nbexec.execute(path, fast=True, timeout=600)
+def test_notebook_runs_in_fast_mode(path, tmp_path):
+    fast = nbformat.read(path, as_version=4).metadata["d2l_rnn"]["fast_parameters"]
+    out = str(tmp_path / os.path.basename(path))
+    nb = papermill.execute_notebook(path, out, parameters=fast, cwd=os.path.dirname(path),
+                                    kernel_name="python3", progress_bar=False,
+                                    execution_timeout=600)
+    assert nb.cells[[i for i, c in enumerate(nb.cells)
+                     if "parameters" in c.metadata.get("tags", [])][0] + 1] \
+        .metadata.get("tags") == ["injected-parameters"]
     text = "".join(o.get("text", "") for o in _outputs(nb))
     for expected in EXPECT[os.path.basename(path)]:
         assert expected in text

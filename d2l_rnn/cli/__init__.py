@@ -1,8 +1,8 @@
 """The command line: ``python -m d2l_rnn COMMAND ...`` (also installed as ``d2l-rnn``).
 
-One module per subcommand (``train``, ``generate``, ``data``, ``compare``, ``sentiment``,
-``breaks``), each with ``add_parser(subparsers)``; the library below never imports this
-package. Errors the user can fix are printed as one line (exit status 2).
+One module per subcommand (``train``, ``generate``, ``export``, ``data``, ``compare``,
+``sentiment``, ``breaks``), each with ``add_parser(subparsers)``; the library below never
+imports this package. Errors the user can fix are printed as one line (exit status 2).
 """
 import argparse
 import importlib
@@ -15,9 +15,10 @@ from ..checkpoint import CheckpointError
 from ..data import DataError
 from ..generate import UnknownCharacterError
 from ..training import TrainingDiverged
+from ..util.compat import MissingExtra
 from .args import CLIError
 
-SUBCOMMANDS = ("train", "generate", "data", "compare", "sentiment", "breaks")
+SUBCOMMANDS = ("train", "generate", "export", "data", "compare", "sentiment", "breaks")
 
 
 def build_parser():
@@ -26,11 +27,19 @@ def build_parser():
         prog="python -m d2l_rnn",
         description="Gated RNNs from Dive into Deep Learning (MXNet): train, generate, "
                     "compare, inspect data, and the chapter's extra tasks.")
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="the versions of d2l_rnn and of the MXNet build in use")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
         importlib.import_module("." + name, __name__).add_parser(sub)
     return parser
+
+
+def _version():
+    from .. import __version__
+    from ..util.compat import describe_mxnet
+    return "d2l_rnn %s, %s" % (__version__, describe_mxnet())
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -46,7 +55,7 @@ def main(argv=None):
             warnings.showwarning = _show_warning
             return args.func(args)
     except (CLIError, DataError, UnknownCharacterError, TrainingDiverged, CheckpointError,
-            ValueError, MemoryError) as e:
+            ValueError, MemoryError, MissingExtra) as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
     except mx.base.MXNetError as e:

@@ -9,6 +9,7 @@ import json
 import os
 
 from .. import data
+from ..extras.tensorboard import TensorBoardLogger
 from ..checkpoint import has_checkpoint
 from ..models import ModelConfig, build_model, registry
 from ..training import TrainConfig, fit, train_language_model
@@ -74,6 +75,9 @@ def add_parser(sub):
                    help="write the per-epoch history as JSON")
     p.add_argument("--plot", metavar="FILE.png", default=None,
                    help="save a perplexity-vs-epoch plot")
+    p.add_argument("--tensorboard", metavar="DIR", default=None,
+                   help="also log perplexities, tokens/s, gradient norm and samples per epoch "
+                        "for TensorBoard into DIR (needs pip install 'd2l_rnn[tensorboard]')")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--smoke", action="store_true",
                    help="quick smoke run: 2 epochs, 2,000 characters, 64 hidden units, unless "
@@ -205,7 +209,16 @@ def run(args):
                    progress=False if args.no_progress else None)
     if args.dry_run:
         return _dry_run(model_config, config, corpus, ctx, options)
-    _, history = train_language_model(model_config, config, corpus, ctx, **options)
+    logger = TensorBoardLogger(args.tensorboard) if args.tensorboard else None
+    try:
+        _, history = train_language_model(model_config, config, corpus, ctx, callback=logger,
+                                          **options)
+    finally:
+        if logger is not None:
+            logger.close()
+    if args.tensorboard:
+        print("TensorBoard logs in %s (view them with: tensorboard --logdir %s)"
+              % (args.tensorboard, args.tensorboard))
     if history.epochs:
         _summarise(args, history)
     return 0

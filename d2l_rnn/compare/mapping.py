@@ -26,11 +26,13 @@ from ..models.concise import layer_cell
 from ..models.scratch import param_names
 
 
-def layer_layout(layer):
+def layer_layout(layer, any_activation=False):
     """``(kind, num_layers, bidirectional, num_hiddens)`` of a Gluon recurrent layer, with a
-    clear error for what the scratch models cannot express (ReLU RNN, projections)."""
+    clear error for what the scratch models cannot express (ReLU RNN, projections).
+    ``any_activation``: accept a ReLU RNN (its weights map as a tanh RNN's; the caller
+    handles the activation, as the ONNX export does)."""
     cell, activation = layer_cell(layer)
-    if activation == "relu":
+    if activation == "relu" and not any_activation:
         raise ValueError("the Gluon RNN layer uses activation='relu' (Gluon's default); the "
                          "scratch RNN uses tanh: build it as rnn.RNN(h, activation='tanh')")
     if cell is None:
@@ -51,7 +53,7 @@ def _blocks(a, num_gates):
     return [a[g * h:(g + 1) * h] for g in range(num_gates)]
 
 
-def gluon_to_scratch(model, variant="cudnn", grads=False):
+def gluon_to_scratch(model, variant="cudnn", grads=False, any_activation=False):
     """The scratch parameter list (NumPy float32 arrays) equal to an ``RNNModel``'s weights.
 
     model: an initialised :class:`d2l_rnn.RNNModel` (its ``rnn`` layer and ``dense`` output).
@@ -59,9 +61,10 @@ def gluon_to_scratch(model, variant="cudnn", grads=False):
     ``gru_cudnn`` (``variant='cudnn'``, exact) or ``gru`` (``'book'``: the candidate's two
     biases are summed) for a GRU, ``rnn`` or ``lstm`` otherwise. With ``grads=True`` the
     gradients are mapped instead: a summed bias's gradient is either bias's gradient (both
-    enter the sum with weight one), not their sum.
+    enter the sum with weight one), not their sum. ``any_activation=True`` maps a ReLU RNN
+    too (as :func:`layer_layout`).
     """
-    kind, num_layers, bidirectional, h = layer_layout(model.rnn)
+    kind, num_layers, bidirectional, h = layer_layout(model.rnn, any_activation)
     skind = registry.scratch_kind(kind, variant)
     gates = skind.gluon_gates
     p = model.rnn.collect_params()

@@ -23,6 +23,7 @@ from mxnet import nd
 from mxnet.gluon import HybridBlock
 
 from .. import kernels
+from ..kernels.loss import applies
 from . import registry
 from .ops import dot, steps, time_major
 
@@ -58,8 +59,12 @@ def input_products(F, inputs, W_x, width, T):
     return F.take(W_x, inputs)
 
 
-def uses_kernel(kind):
-    """Whether the layers of ``kind`` run as the fused kernel (it exists and is enabled)."""
+def uses_kernel(kind, ctx=None):
+    """Whether the layers of ``kind`` run as the fused kernel on ``ctx`` (default: the
+    CPU): it exists, it is enabled, and the context is a CPU (the kernels are CPU operators;
+    on a GPU the graph route runs, as it does without a compiler)."""
+    if ctx is not None and not applies(ctx):
+        return False
     return registry.get(kind).kernel and kernels.enabled()
 
 
@@ -240,7 +245,8 @@ def run(kind, cell, inputs, state, params):
     one (T * batch, V) array) or as the book's list of T one-hot arrays (outputs a list)."""
     kind = registry.get(kind)
     layout = _layout(kind, state, params)
-    fused = uses_kernel(kind)
+    ctx = (inputs[0] if isinstance(inputs, (list, tuple)) else inputs).context
+    fused = uses_kernel(kind, ctx)
     T = len(inputs) if isinstance(inputs, (list, tuple)) else inputs.shape[0]
     h, V = state[0].shape[-1], params[-1].shape[0]
     if isinstance(inputs, (list, tuple)):
@@ -248,7 +254,7 @@ def run(kind, cell, inputs, state, params):
         Y, new_state = _forward(nd, kind.name, cell, fused, inputs, state, params, T, h, V,
                                 layout)
         return (list(nd.split(Y, num_outputs=T, axis=0)) if T > 1 else [Y]), tuple(new_state)
-    key = (kind.name, cell, fused, len(state), T, h, V, layout, inputs.context)
+    key = (kind.name, cell, fused, len(state), T, h, V, layout, ctx)
     outs = _graph(key, kind.name, cell, fused, len(state), T, h, V, layout)(
         inputs, *state, *params)
     return outs[0], tuple(outs[1:])

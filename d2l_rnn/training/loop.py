@@ -118,10 +118,12 @@ def _epochs(model, train, val, config, num_epochs, start, history, saver, progre
         val_ppl = None
         if val is not None:
             val_ppl = evaluate_perplexity(model, model.begin_state, val, B, T, model.ctx)
+        tokens_per_second = len(losses) * B * T / max(seconds, 1e-9)
         history.record(epoch, perplexity=ppl, seconds=seconds,
-                       **({} if val_ppl is None else {"val_perplexity": val_ppl}))
+                       **({} if val_ppl is None else {"val_perplexity": val_ppl}),
+                       tokens_per_second=tokens_per_second, grad_norm=float(norms.mean()))
         _report(bar, history, epoch, num_epochs, losses.mean(), ppl, val_ppl,
-                len(losses) * B * T / max(seconds, 1e-9))
+                tokens_per_second)
         if memorising(history, ppl, val_ppl, best, config.overfit_ratio):
             history.memorisation = (epoch, ppl, val_ppl)
             bar.say("warning: at epoch %d the training perplexity %.3f is far below the "

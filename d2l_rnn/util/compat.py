@@ -1,6 +1,9 @@
-"""Fail early, and clearly, on a Python that MXNet 1.9.1 has no wheels for."""
+"""Fail early, and clearly, on a Python that MXNet 1.9.1 has no wheels for, or without an
+MXNet build; give MXNet's operators every core."""
+import importlib.metadata
 import os
 import sys
+import warnings
 
 SUPPORTED = ((3, 8), (3, 11))
 
@@ -35,3 +38,57 @@ def use_all_cores():
         n = os.cpu_count() or 1
     os.environ["OMP_NUM_THREADS"] = str(n)
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+
+class MissingExtra(ImportError):
+    """An optional dependency is not installed; the message says which extra to install."""
+
+
+def require(module, extra, what):
+    """Import ``module`` for ``what``, or raise MissingExtra naming ``pip install
+    'd2l_rnn[extra]'``."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra("%s needs the %s package, which is not installed: pip install "
+                           "'d2l_rnn[%s]'" % (what, module, extra)) from None
+
+
+INSTALL_HINT = ("pip install 'd2l_rnn[cpu]' for the CPU build (mxnet==1.9.1), or the build for "
+                "your CUDA version, e.g. pip install mxnet-cu112==1.9.1")
+
+
+def mxnet_builds():
+    """The installed distributions that provide MXNet, as ``[(name, version)]`` (``mxnet``
+    is the CPU build; ``mxnet-cu112`` and the like are CUDA builds)."""
+    found = set()
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name == "mxnet" or name.startswith(("mxnet-cu", "mxnet-mkl", "mxnet-native")):
+            found.add((name, dist.version))
+    return sorted(found)
+
+
+def check_mxnet():
+    """Import MXNet, or raise ImportError saying what to install; warn when the build found
+    is not the 1.9 release this package is made and tested for."""
+    try:
+        import mxnet
+    except ImportError as e:
+        raise ImportError("d2l_rnn needs MXNet 1.9, and no MXNet build is installed (%s): %s"
+                          % (e, INSTALL_HINT)) from None
+    if not mxnet.__version__.startswith("1.9."):
+        builds = ", ".join("%s %s" % b for b in mxnet_builds()) or "an unknown build"
+        warnings.warn("d2l_rnn is made for MXNet 1.9 (the last release); this is MXNet %s "
+                      "(%s): %s" % (mxnet.__version__, builds, INSTALL_HINT), stacklevel=3)
+    return mxnet
+
+
+def describe_mxnet():
+    """One line naming the MXNet build in use: version, distribution, GPUs seen."""
+    import mxnet
+    builds = ", ".join("%s %s" % b for b in mxnet_builds()) or "not installed by pip"
+    gpus = mxnet.context.num_gpus()
+    return "MXNet %s (%s; %s)" % (mxnet.__version__, builds,
+                                  "%d GPU(s)" % gpus if gpus else "no GPU in use")
