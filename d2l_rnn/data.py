@@ -260,45 +260,57 @@ def check_minibatch(n, batch_size, num_steps, is_random_iter):
                min_chars(batch_size, num_steps, is_random_iter)))
 
 
+def as_index_array(corpus_indices):
+    """A corpus as a flat NumPy integer array, without a copy when it is one already (a list
+    becomes int32): the iterators below slice it per minibatch, so a corpus of tens of
+    millions of characters is never converted whole."""
+    if isinstance(corpus_indices, np.ndarray):
+        return corpus_indices
+    return np.asarray(corpus_indices, dtype=np.int32)
+
+
 def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None, rng=random):
     """Yield ``(X, Y)`` minibatches of non-overlapping windows in a random order.
 
-    X, Y: float32 NDArrays of shape (batch_size, num_steps); Y is X shifted by one character.
-    The windows start at multiples of ``num_steps`` and are shuffled with ``rng.shuffle``
-    (Python's global ``random`` by default, so a given ``random.seed`` reproduces the book's
+    corpus_indices: a list or 1-D integer array of n character indices. X, Y: float32
+    NDArrays of shape (batch_size, num_steps); Y is X shifted by one character. The windows
+    start at multiples of ``num_steps`` and are shuffled with ``rng.shuffle`` (Python's
+    global ``random`` by default, so a given ``random.seed`` reproduces the book's
     ``d2lzh.data_iter_random`` batches).
     """
     n = len(corpus_indices)
     check_minibatch(n, batch_size, num_steps, True)
     num_examples = (n - 1) // num_steps
     epoch_size = num_examples // batch_size
-    corpus = np.asarray(corpus_indices, dtype=np.float32)
+    corpus = as_index_array(corpus_indices)
     example_indices = list(range(num_examples))
     rng.shuffle(example_indices)
     offsets = np.arange(num_steps)
     for i in range(epoch_size):
         starts = np.array(example_indices[i * batch_size:(i + 1) * batch_size]) * num_steps
         rows = starts[:, None] + offsets
-        yield nd.array(corpus[rows], ctx=ctx), nd.array(corpus[rows + 1], ctx=ctx)
+        yield (nd.array(corpus[rows].astype(np.float32), ctx=ctx),
+               nd.array(corpus[rows + 1].astype(np.float32), ctx=ctx))
 
 
 def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
     """Yield ``(X, Y)`` minibatches whose rows continue the previous minibatch's rows.
 
-    X, Y: float32 NDArrays of shape (batch_size, num_steps). The corpus is cut into
-    ``batch_size`` contiguous streams; minibatch i holds characters
-    ``[i*num_steps, (i+1)*num_steps)`` of each stream, so a hidden state can be carried over.
+    corpus_indices: a list or 1-D integer array of n character indices. X, Y: float32
+    NDArrays of shape (batch_size, num_steps). The corpus is cut into ``batch_size``
+    contiguous streams; minibatch i holds characters ``[i*num_steps, (i+1)*num_steps)`` of
+    each stream, so a hidden state can be carried over.
     """
     n = len(corpus_indices)
     check_minibatch(n, batch_size, num_steps, False)
     batch_len = n // batch_size
     epoch_size = (batch_len - 1) // num_steps
-    streams = np.asarray(corpus_indices[:batch_size * batch_len],
-                         dtype=np.float32).reshape(batch_size, batch_len)
+    streams = as_index_array(corpus_indices)[:batch_size * batch_len].reshape(
+        batch_size, batch_len)  # a view of an array: nothing is copied until a minibatch
     for i in range(epoch_size):
         j = i * num_steps
-        yield (nd.array(streams[:, j:j + num_steps], ctx=ctx),
-               nd.array(streams[:, j + 1:j + num_steps + 1], ctx=ctx))
+        yield (nd.array(streams[:, j:j + num_steps].astype(np.float32), ctx=ctx),
+               nd.array(streams[:, j + 1:j + num_steps + 1].astype(np.float32), ctx=ctx))
 
 
 def min_chars(batch_size, num_steps, is_random_iter):
@@ -315,18 +327,19 @@ def batches_per_epoch(n, batch_size, num_steps, is_random_iter):
 
 def split_corpus(corpus_indices, val_fraction):
     """Split a corpus by characters: the first ``1 - val_fraction`` for training, the last
-    ``val_fraction`` for validation (never shuffled together). Returns ``(train, val)``
-    lists; ``val`` is None when ``val_fraction`` is 0."""
+    ``val_fraction`` for validation (never shuffled together). Returns ``(train, val)``,
+    slices of ``corpus_indices`` (lists for a list, views for an array); ``val`` is None
+    when ``val_fraction`` is 0."""
     checks.fraction("val_fraction", val_fraction)
     if val_fraction == 0:
-        return list(corpus_indices), None
+        return corpus_indices, None
     n = len(corpus_indices)
     n_val = int(round(n * val_fraction))
     if n_val < 2 or n - n_val < 2:
         raise ValueError("val_fraction=%g of %d characters leaves %d for validation and %d "
                          "for training; both need at least 2. Use more text or another "
                          "fraction." % (val_fraction, n, n_val, n - n_val))
-    return list(corpus_indices[:n - n_val]), list(corpus_indices[n - n_val:])
+    return corpus_indices[:n - n_val], corpus_indices[n - n_val:]
 
 
 def to_onehot(X, size):

@@ -1,6 +1,6 @@
 """The command line: ``python -m d2l_rnn COMMAND ...`` (also installed as ``d2l-rnn``).
 
-One module per subcommand (``train``, ``generate``, ``export``, ``data``, ``compare``,
+One module per subcommand (``train``, ``launch``, ``generate``, ``export``, ``data``, ``compare``,
 ``sentiment``, ``breaks``), each with ``add_parser(subparsers)``; the library below never
 imports this package. Errors the user can fix are printed as one line (exit status 2).
 """
@@ -18,7 +18,8 @@ from ..training import TrainingDiverged
 from ..util.compat import MissingExtra
 from .args import CLIError
 
-SUBCOMMANDS = ("train", "generate", "export", "data", "compare", "sentiment", "breaks")
+SUBCOMMANDS = ("train", "launch", "generate", "export", "data", "compare", "sentiment",
+               "breaks")
 
 
 def build_parser():

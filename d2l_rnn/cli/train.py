@@ -9,14 +9,17 @@ import json
 import os
 
 from .. import data
+from ..extras.sentiment.data import load_imdb_text
 from ..extras.tensorboard import TensorBoardLogger
 from ..checkpoint import has_checkpoint
 from ..models import ModelConfig, build_model, registry
 from ..training import TrainConfig, fit, train_language_model
+from ..training.parallel import Parallel, parse_contexts
 from ..util.device import try_gpu
 from ..util.fileio import check_file, write_text_atomic
 from ..util.plot import check_figure_path
 from ..util.seeding import seed_everything
+from . import launch
 from .args import CLIError, clipping, fraction, non_negative_float, positive_float, positive_int
 
 BOOK_MODEL, BOOK_TRAINING = ModelConfig(), TrainConfig()
@@ -26,6 +29,7 @@ _SMOKE_DEFAULTS = {"epochs": None, "num_chars": data.BOOK_NUM_CHARS,
                    "pred_period": BOOK_TRAINING.pred_period, "pred_len": BOOK_TRAINING.pred_len,
                    "num_hiddens": BOOK_MODEL.num_hiddens}
 TIME_MACHINE_PREFIXES = ["traveller", "time traveller"]
+IMDB_PREFIXES = ["This movie", "The acting"]
 
 
 def add_parser(sub):
@@ -43,8 +47,9 @@ def add_parser(sub):
     p.add_argument("--impl", choices=["scratch", "concise"], default=m.impl,
                    help="scratch model functions or Gluon's rnn layers")
     p.add_argument("--corpus", default="jaychou_lyrics",
-                   help="registered corpus (jaychou_lyrics, time_machine) or the path of any "
-                        "UTF-8 text file")
+                   help="registered corpus (jaychou_lyrics, time_machine), imdb_text (the "
+                        "50,000 IMDb reviews as one text of 64.5 million characters, held as "
+                        "an array) or the path of any UTF-8 text file")
     p.add_argument("--data-path", default=None,
                    help="where the registered corpus file is (default: $D2L_RNN_DATA, ./data, "
                         "../data, else download)")
@@ -105,6 +110,14 @@ def add_parser(sub):
                         "--save-every epochs and at each best validation perplexity")
     p.add_argument("--save-every", type=positive_int, default=None,
                    help="also save a checkpoint every N epochs (needs --save-dir)")
+    p.add_argument("--ctx", default=None, metavar="CTX,CTX",
+                   help="train on these devices at once, each minibatch split across them "
+                        "(e.g. cpu(0),cpu(1) or gpu(0),gpu(1)); default: a GPU if one works, "
+                        "else the CPU")
+    p.add_argument("--kvstore", default=None, choices=["local", "device", "dist_sync"],
+                   help="how gradients are summed: local/device across --ctx devices, "
+                        "dist_sync as a worker of a parameter-server cluster (started by "
+                        "python -m d2l_rnn launch)")
     p.add_argument("--overwrite", action="store_true",
                    help="let --save-dir replace the checkpoints of another run that it holds "
                         "(without it such a folder is refused)")
@@ -130,6 +143,9 @@ def _corpus(args):
     if lower:
         corpus = data.load_data_time_machine(path=args.data_path, num_chars=num_chars)
         prefixes = args.prefix or TIME_MACHINE_PREFIXES
+    elif args.corpus == "imdb_text":
+        corpus = load_imdb_text(args.data_path, num_chars=num_chars)
+        prefixes = args.prefix or IMDB_PREFIXES
     else:
         corpus = data.load_corpus(args.corpus, num_chars=num_chars, path=args.data_path)
     corpus_indices, char_to_idx, idx_to_char, _ = corpus
@@ -140,14 +156,15 @@ def _corpus(args):
     return corpus, prefixes, num_chars, lower
 
 
-def _resume_from(args):
+def _resume_from(args, speak=True):
     """The checkpoint to resume from, or None to start afresh (see --resume)."""
     if args.resume is None:
         return None
     same_dir = args.save_dir is not None and \
         os.path.abspath(args.resume) == os.path.abspath(args.save_dir)
     if same_dir and not (os.path.isdir(args.resume) and has_checkpoint(args.resume)):
-        print("no checkpoint in %s yet: starting from epoch 0" % args.resume, flush=True)
+        if speak:
+            print("no checkpoint in %s yet: starting from epoch 0" % args.resume, flush=True)
         return None
     return args.resume
 
@@ -188,40 +205,67 @@ def run(args):
     """Run ``train``: load the corpus, train, print, write the requested files."""
     corpus, model_config, config = prepare(args)
     corpus_indices, char_to_idx, idx_to_char, vocab_size = corpus
-    resume = _resume_from(args)
-    ctx = try_gpu()
+    ctxs = parse_contexts(args.ctx) if args.ctx else [try_gpu()]
+    if args.kvstore and args.kvstore.startswith("dist") and "DMLC_ROLE" not in os.environ:
+        raise CLIError("--kvstore %s makes this process a worker of an MXNet parameter-server "
+                       "cluster, and none was started for it: run it through python -m "
+                       "d2l_rnn launch --workers N -- train ..." % args.kvstore)
+    parallel = Parallel(ctxs, args.kvstore)  # a cluster's worker waits here for the others
+    if parallel.dist and os.environ.get(launch.RANK_ENV):
+        print(launch.RANK_MARKER % parallel.rank, flush=True)  # the launcher's line prefix
+    speak = parallel.rank == 0
+    resume = _resume_from(args, speak)
+    if speak:
+        _header(args, corpus, config, ctxs, parallel, resume)
+        if args.history:
+            check_file(args.history, "--history")
+        if args.plot:
+            check_figure_path(args.plot, "--plot")
+    options = dict(resume=resume, save_dir=args.save_dir, overwrite=args.overwrite,
+                   progress=False if args.no_progress else None, parallel=parallel)
+    if args.dry_run:
+        return _dry_run(model_config, config, corpus, ctxs[0], options)
+    logger = TensorBoardLogger(args.tensorboard) if args.tensorboard and speak else None
+    try:
+        _, history = train_language_model(model_config, config, corpus, ctxs[0],
+                                          callback=logger, **options)
+    finally:
+        if logger is not None:
+            logger.close()
+    if not speak:
+        return 0
+    if args.tensorboard:
+        print("TensorBoard logs in %s (view them with: tensorboard --logdir %s)"
+              % (args.tensorboard, args.tensorboard))
+    if history.epochs:
+        _summarise(args, history)
+    if parallel.active:
+        b = parallel.bytes
+        steps = max(b["steps"], 1)
+        print("communication per step and worker: %.0f KB pushed, %.0f KB pulled (dense: %.0f "
+              "and %.0f KB)" % (b["pushed"] / steps / 1024, b["pulled"] / steps / 1024,
+                                b["pushed_dense"] / steps / 1024,
+                                b["pulled_dense"] / steps / 1024))
+    return 0
+
+
+def _header(args, corpus, config, ctxs, parallel, resume):
+    corpus_indices, _, _, vocab_size = corpus
     layout = "".join([", %d layers" % args.num_layers if args.num_layers > 1 else "",
                       ", bidirectional" if args.bidirectional else ""])
+    where = ",".join(str(c) for c in ctxs)
+    if parallel.dist:
+        where += " on each of %d workers (kvstore %s)" % (parallel.num_workers,
+                                                          parallel.kvstore)
     print("corpus %s: %d characters, vocabulary %d; %s %s%s, %d epochs, context %s"
           % (args.corpus, len(corpus_indices), vocab_size, args.impl, args.model, layout,
-             config.num_epochs, ctx), flush=True)
+             config.num_epochs, where), flush=True)
     if args.val_fraction:
         n_val = int(round(len(corpus_indices) * args.val_fraction))
         print("validation: the last %d characters (%.0f%%), training: the first %d"
               % (n_val, 100 * args.val_fraction, len(corpus_indices) - n_val), flush=True)
     if resume is not None:
         print("resuming from %s" % resume, flush=True)
-    if args.history:
-        check_file(args.history, "--history")
-    if args.plot:
-        check_figure_path(args.plot, "--plot")
-    options = dict(resume=resume, save_dir=args.save_dir, overwrite=args.overwrite,
-                   progress=False if args.no_progress else None)
-    if args.dry_run:
-        return _dry_run(model_config, config, corpus, ctx, options)
-    logger = TensorBoardLogger(args.tensorboard) if args.tensorboard else None
-    try:
-        _, history = train_language_model(model_config, config, corpus, ctx, callback=logger,
-                                          **options)
-    finally:
-        if logger is not None:
-            logger.close()
-    if args.tensorboard:
-        print("TensorBoard logs in %s (view them with: tensorboard --logdir %s)"
-              % (args.tensorboard, args.tensorboard))
-    if history.epochs:
-        _summarise(args, history)
-    return 0
 
 
 def _dry_run(model_config, config, corpus, ctx, options):

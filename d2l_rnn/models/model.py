@@ -126,6 +126,20 @@ class LanguageModel(object):
     def load_parameters(self, path):
         raise NotImplementedError
 
+    def replicas(self, ctxs):
+        """The model on each of ``ctxs`` (for data parallelism): itself on the first, copies
+        of its parameters on the others."""
+        raise NotImplementedError
+
+    def materialize(self):
+        """Create parameters whose shapes Gluon infers at the first forward pass (a no-op
+        for a scratch model): afterwards ``arrays()`` has every parameter."""
+
+    def sparse_gradients(self):
+        """Indices (into ``arrays()``) of the parameters whose gradients are row-sparse: only
+        the rows of the characters in the minibatch are not zero."""
+        return ()
+
     def __repr__(self):
         c = self.config
         layout = "".join([", %d layers" % c.num_layers if (c.num_layers or 1) > 1 else "",
@@ -194,6 +208,22 @@ class ScratchModel(LanguageModel):
         for name, p in zip(self.param_names, self.params):
             p[:] = arrays[name].as_in_context(p.context)
 
+    def replicas(self, ctxs):
+        if len(ctxs) == 1:
+            return [self]
+        copies = [self]
+        for ctx in ctxs[1:]:
+            params = [p.copyto(ctx) for p in self.params]
+            for p in params:
+                p.attach_grad()
+            copies.append(ScratchModel(self.fn, params, self.init_state, self.config, ctx))
+        return copies
+
+    def sparse_gradients(self):
+        # The first layer's input weights W_x* (vocab, width): a row per character.
+        return tuple(i for i, name in enumerate(self.param_names)
+                     if name.startswith(("W_x", "l0_W_x", "r0_W_x")))
+
 
 class ConciseModel(LanguageModel):
     """A Gluon :class:`RNNModel` (``net``) on context ``ctx``."""
@@ -232,6 +262,21 @@ class ConciseModel(LanguageModel):
 
     def load_parameters(self, path):
         self.net.load_parameters(path, ctx=self.ctx)
+
+    def materialize(self):
+        # A forward pass without recording: no dropout, so the random stream moves only by
+        # the initial draws, as it does at a training run's first minibatch.
+        if any(p._deferred_init for p in self.net.collect_params().values()):
+            self.net(nd.zeros((1, 1), ctx=self.ctx), self.begin_state(1))
+
+    def replicas(self, ctxs):
+        # One net, its parameters on every context (Gluon keeps a copy per context); the
+        # input weights are stored transposed, so their gradient is column-sparse: pushed
+        # dense (no sparse_gradients).
+        if len(ctxs) == 1:
+            return [self]
+        self.net.collect_params().reset_ctx(ctxs)
+        return [self] + [ConciseModel(self.net, self.config, ctx) for ctx in ctxs[1:]]
 
 
 def parameter_count(config):

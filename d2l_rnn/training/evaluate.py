@@ -6,9 +6,11 @@ import numpy as np
 from mxnet import nd
 from mxnet.gluon import loss as gloss
 
+from ..data import as_index_array
+
 
 def evaluate_perplexity(forward, begin_state, indices, batch_size, num_steps, ctx=None):
-    """Perplexity of a model on a held-out character stream (a list of indices), a float.
+    """Perplexity of a model on a held-out character stream (a list or array of indices), a float.
 
     ``forward(X (batch, T), state) -> (logits (T * batch, V), state)`` and
     ``begin_state(batch)`` (a :class:`~d2l_rnn.models.LanguageModel` and its
@@ -22,15 +24,15 @@ def evaluate_perplexity(forward, begin_state, indices, batch_size, num_steps, ct
         raise ValueError("the validation stream needs at least 2 characters, got %d" % n)
     b = max(1, min(batch_size, (n - 1) // (4 * num_steps)))
     length = (n - 1) // b
-    data = np.asarray(indices[:b * length + 1], dtype=np.float32)
-    rows = np.arange(b)[:, None] * length + np.arange(length)
-    X_all, Y_all = data[rows], data[rows + 1]
+    data = as_index_array(indices)
+    X_all = data[:b * length].reshape(b, length)  # views: each window is converted alone
+    Y_all = data[1:b * length + 1].reshape(b, length)
     loss = gloss.SoftmaxCrossEntropyLoss()
     state = begin_state(b)
     totals = []
     for j in range(0, length, num_steps):
-        X = nd.array(X_all[:, j:j + num_steps], ctx=ctx)
-        Y = nd.array(Y_all[:, j:j + num_steps], ctx=ctx)
+        X = nd.array(X_all[:, j:j + num_steps].astype(np.float32), ctx=ctx)
+        Y = nd.array(Y_all[:, j:j + num_steps].astype(np.float32), ctx=ctx)
         outputs, state = forward(X, state)
         totals.append(loss(outputs, Y.T.reshape((-1,))).sum())
     total = float(nd.add_n(*totals).asscalar()) if len(totals) > 1 \

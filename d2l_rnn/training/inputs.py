@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 
 from ..checkpoint import load_checkpoint, set_rng_state
-from ..data import CorpusTooShortError, check_minibatch, min_chars, split_corpus
+from ..data import (CorpusTooShortError, as_index_array, check_minibatch, min_chars,
+                    split_corpus)
 from ..generate import check_prefix
 from ..models import ScratchModel
 from .history import History
@@ -50,14 +51,26 @@ def check_inputs(model, corpus_indices, idx_to_char, char_to_idx, config, val_in
             % (config.val_fraction, len(val), len(corpus_indices), len(train),
                config.batch_size, config.num_steps,
                min_chars(config.batch_size, config.num_steps, config.is_random_iter))) from None
-    text = np.asarray(list(train) + list(val or []), dtype=np.int32)
     data = {"train_chars": len(train), "val_chars": len(val) if val is not None else 0,
-            "text_sha256": hashlib.sha256(text.tobytes()).hexdigest()}
+            "text_sha256": text_sha256(train, val)}
     return train, val, data
 
 
+def text_sha256(*parts, chunk=1 << 20):
+    """SHA-256 of the concatenated index sequences as int32 (a list or an array of any
+    integer type gives the same digest), hashed a chunk at a time (no copy of the corpus)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if part is None:
+            continue
+        a = as_index_array(part)
+        for i in range(0, len(a), chunk):
+            digest.update(np.ascontiguousarray(a[i:i + chunk], dtype=np.int32).tobytes())
+    return digest.hexdigest()
+
+
 def _check_indices(name, indices, vocab_size):
-    a = np.asarray(indices)
+    a = np.asarray(indices)  # an array as it is; a list's type is checked, not cast
     if a.ndim != 1 or not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
         raise ValueError("%s must be a flat sequence of integer character indices, got an "
                          "array of %s with shape %s" % (name, a.dtype, a.shape))
@@ -75,7 +88,7 @@ def _split(corpus_indices, val_fraction, val_indices):
         if len(val_indices) < 2:
             raise ValueError("val_indices needs at least 2 characters, got %d"
                              % len(val_indices))
-        return list(corpus_indices), list(val_indices)
+        return corpus_indices, val_indices
     return split_corpus(corpus_indices, val_fraction or 0)
 
 

@@ -17,9 +17,11 @@ epoch from (seed, epoch), and a run resumed at epoch k draws what an uninterrupt
 """
 import contextlib
 import math
+import random
 import warnings
 
 import mxnet as mx
+import numpy as np
 from mxnet import autograd, nd
 
 from ..data import batches_per_epoch, data_iter_consecutive, data_iter_random
@@ -33,6 +35,7 @@ from .divergence import check_losses, check_update, loss_limit
 from .evaluate import evaluate_perplexity, memorising
 from .history import History
 from .inputs import check_inputs, resume_from
+from .parallel import Parallel
 from .progress import Progress, run_epoch
 from .saving import Saver, new_run_id
 
@@ -45,7 +48,7 @@ class BidirectionalLMWarning(UserWarning):
 
 def fit(model, corpus_indices, idx_to_char, char_to_idx, config, *, val_indices=None,
         resume=None, save_dir=None, overwrite=False, meta=None, progress=None, callback=None,
-        quiet=False, dry_run=False):
+        quiet=False, dry_run=False, parallel=None):
     """Train ``model`` on ``corpus_indices`` (a list of ints) as ``config`` says.
 
     model: a :class:`~d2l_rnn.models.LanguageModel`; config: a
@@ -57,7 +60,9 @@ def fit(model, corpus_indices, idx_to_char, char_to_idx, config, *, val_indices=
     ``progress``: a progress bar on stderr (None: when stderr is a terminal);
     ``callback(epoch, history)`` after each epoch (returning True stops training);
     ``quiet``: print nothing; ``dry_run``: make every check that comes before the first
-    epoch and return without training or writing. Returns a :class:`History`.
+    epoch and return without training or writing; ``parallel``: a
+    :class:`~d2l_rnn.training.parallel.Parallel` to share each minibatch across devices
+    and cluster workers (only worker 0 prints and saves). Returns a :class:`History`.
 
     Training stops with :class:`~d2l_rnn.training.TrainingDiverged` when a minibatch's loss
     or gradient norm is not finite, or the loss is far above a uniform guess's
@@ -76,6 +81,14 @@ def fit(model, corpus_indices, idx_to_char, char_to_idx, config, *, val_indices=
         history.params = model.params
     else:
         history.model = model.net
+    parallel = parallel or Parallel([model.ctx or mx.cpu()])
+    parallel.parts(config.batch_size)  # every worker and device gets rows, or ValueError
+    if parallel.rank:  # one worker of a cluster speaks and writes: worker 0
+        save_dir, quiet, progress = None, True, False
+    if parallel.dist:
+        data.update(workers=parallel.num_workers, devices=len(parallel.ctxs))
+        if config.seed is None:  # the same shuffles on every worker
+            random.seed(parallel.shared_seed(None))
     if dry_run:
         if save_dir is not None:
             check_folder(save_dir, "the save folder", create=False)
@@ -84,19 +97,19 @@ def fit(model, corpus_indices, idx_to_char, char_to_idx, config, *, val_indices=
                   overwrite) if save_dir else None
     with saver or contextlib.nullcontext():
         _epochs(model, train, val, config, num_epochs, start, history, saver, progress,
-                callback, quiet, char_to_idx, idx_to_char)
+                callback, quiet, char_to_idx, idx_to_char, parallel)
     return history
 
 
 def _epochs(model, train, val, config, num_epochs, start, history, saver, progress, callback,
-            quiet, char_to_idx, idx_to_char):
+            quiet, char_to_idx, idx_to_char, parallel):
     """The epochs of :func:`fit`, from ``start`` to ``num_epochs``."""
     B, T = config.batch_size, config.num_steps
     minibatches = data_iter_random if config.is_random_iter else data_iter_consecutive
     per_epoch = batches_per_epoch(len(train), B, T, config.is_random_iter)
     bar = Progress(num_epochs * per_epoch, start * per_epoch,
                    "epoch %d/%d" % (start + 1, num_epochs), progress, quiet)
-    optimizer = Optimizer(model.arrays, "sgd", config.lr, config.clipping_theta)
+    replicas = optimizers = None
     limit = loss_limit(model.config.vocab_size or 2)
     best = history.best_val_perplexity
     if start >= num_epochs:
@@ -105,9 +118,13 @@ def _epochs(model, train, val, config, num_epochs, start, history, saver, progre
     for epoch in range(start + 1, num_epochs + 1):
         if config.seed is not None:
             mx.random.seed(epoch_seed(config.seed, epoch - 1))
-        step = _TrainStep(model, optimizer, B, config.is_random_iter)
+        if replicas is None:  # after the seed: Gluon draws its weights at the first forward
+            replicas, optimizers = _replicas(model, parallel, config)
+        step = _TrainStep(replicas, optimizers, parallel, B, config.is_random_iter)
         values, seconds = run_epoch(minibatches(train, B, T, model.ctx), step, bar)
-        losses, norms = values[:, 0], values[:, 1]
+        # A worker's losses are its share of each global minibatch's mean: summed over the
+        # workers they are the global losses (the gradient norms are global already).
+        losses, norms = parallel.sum_over_workers(values[:, 0]), values[:, 1]
         check_losses(losses, epoch, config.lr, limit, history.steps, config.clipping_theta,
                      ADVICE)
         check_losses(norms, epoch, config.lr, first_step=history.steps, advice=ADVICE,
@@ -118,7 +135,7 @@ def _epochs(model, train, val, config, num_epochs, start, history, saver, progre
         val_ppl = None
         if val is not None:
             val_ppl = evaluate_perplexity(model, model.begin_state, val, B, T, model.ctx)
-        tokens_per_second = len(losses) * B * T / max(seconds, 1e-9)
+        tokens_per_second = len(losses) * B * T / max(seconds, 1e-9)  # the cluster's
         history.record(epoch, perplexity=ppl, seconds=seconds,
                        **({} if val_ppl is None else {"val_perplexity": val_ppl}),
                        tokens_per_second=tokens_per_second, grad_norm=float(norms.mean()))
@@ -133,7 +150,7 @@ def _epochs(model, train, val, config, num_epochs, start, history, saver, progre
         if epoch % config.pred_period == 0:
             _print_samples(bar, model, history, epoch, ppl, val_ppl, seconds, config,
                            char_to_idx, idx_to_char)
-        stop = callback is not None and callback(epoch, history)
+        stop = parallel.any_worker(callback is not None and callback(epoch, history))
         improved = val_ppl is not None and (best is None or val_ppl < best)
         final = stop or epoch == num_epochs
         if final or (saver is not None and saver.due(epoch, improved, final)):
@@ -149,6 +166,17 @@ def _epochs(model, train, val, config, num_epochs, start, history, saver, progre
     bar.close()
 
 
+def _replicas(model, parallel, config):
+    """The model on each of this process's devices (worker 0's weights on every worker of
+    a cluster), and an optimiser for each."""
+    if parallel.dist:
+        model.materialize()
+        parallel.broadcast(model.arrays()[0])
+    replicas = model.replicas(parallel.ctxs)
+    return replicas, [Optimizer(r.arrays, "sgd", config.lr, config.clipping_theta)
+                      for r in replicas]
+
+
 def train_language_model(model_config, config, corpus, ctx=None, **kwargs):
     """Seed, build the model of ``model_config`` (:func:`~d2l_rnn.models.build_model`) and
     :func:`fit` it on ``corpus`` = ``(corpus_indices, char_to_idx, idx_to_char,
@@ -161,39 +189,65 @@ def train_language_model(model_config, config, corpus, ctx=None, **kwargs):
 
 
 class _TrainStep(object):
-    """The work of one minibatch: forward, loss, backward, update; returns the loss and the
-    gradient norm before clipping, (2,), left on the device. The state starts from zero per
-    minibatch for random sampling, else it is carried over (detached: the gradient stops at
-    the minibatch's first step)."""
+    """The work of one global minibatch: forward, loss, backward on this process's share of
+    its rows (split across its devices), the gradients summed over devices and workers,
+    then the same update on every replica; returns this process's share of the loss and
+    the gradient norm before clipping, (2,), left on the device.
 
-    def __init__(self, model, optimizer, batch_size, is_random_iter):
-        self.model, self.optimizer = model, optimizer
+    The state starts from zero per minibatch for random sampling, else it is carried over
+    (detached: the gradient stops at the minibatch's first step), per device."""
+
+    def __init__(self, replicas, optimizers, parallel, batch_size, is_random_iter):
+        self.replicas, self.optimizers, self.parallel = replicas, optimizers, parallel
         self.batch_size, self.is_random_iter = batch_size, is_random_iter
-        self.state = None if is_random_iter else model.begin_state(batch_size)
+        self.parts = parallel.parts(batch_size)
+        self.whole = len(self.parts) == 1 and self.parts[0][1:] == (0, batch_size)
+        self.states = None if is_random_iter else [
+            r.begin_state(end - first) for r, (_, first, end) in zip(replicas, self.parts)]
+        self.sparse = replicas[0].sparse_gradients() if parallel.dist else ()
         self.last = None
 
     def __call__(self, X, Y):
-        if self.is_random_iter:
-            state = self.model.begin_state(self.batch_size)
-        else:
-            state = [s.detach() for s in self.state]
+        losses, states = [], []
         with autograd.record():
-            outputs, state = self.model(X, state)
-            loss = mean_cross_entropy(outputs, Y.T.reshape((-1,)))
-        loss.backward()
-        norm = self.optimizer.step()
-        self.state, self.last = state, (X, Y)
-        return nd.concat(loss, norm, dim=0)
+            for k, (replica, (ctx, first, end)) in enumerate(zip(self.replicas, self.parts)):
+                X_k, Y_k = (X, Y) if self.whole else (X[first:end].as_in_context(ctx),
+                                                      Y[first:end].as_in_context(ctx))
+                state = replica.begin_state(end - first) if self.is_random_iter \
+                    else [s.detach() for s in self.states[k]]
+                outputs, state = replica(X_k, state)
+                loss = mean_cross_entropy(outputs, Y_k.T.reshape((-1,)))
+                if not self.whole:  # this part's share of the global mean
+                    loss = loss * ((end - first) / self.batch_size)
+                losses.append(loss)
+                states.append(state)
+        autograd.backward(losses)
+        if self.parallel.active:
+            sparse = None
+            if self.sparse:  # the characters of the minibatch and of each part
+                chars = X.asnumpy()
+                sparse = (self.sparse, np.unique(chars).astype(np.int64),
+                          [np.unique(chars[first:end]).astype(np.int64)
+                           for _, first, end in self.parts])
+            self.parallel.sum_gradients([r.arrays()[1] for r in self.replicas], sparse)
+        norms = [optimizer.step() for optimizer in self.optimizers]
+        self.states, self.last = states, (X, Y)
+        ctx = self.parts[0][0]
+        total = losses[0] if len(losses) == 1 else \
+            nd.add_n(*[part.as_in_context(ctx) for part in losses])
+        return nd.concat(total, norms[0], dim=0)
 
     def check_last_update(self, limit, epoch, minibatch, step, config):
         """The losses of an epoch are computed before each update, so the epoch's last
-        update is checked here: the loss on its minibatch again, and the weights' norm."""
+        update is checked here: the loss on its (whole) minibatch again, and the weights'
+        norm; the same computation, and verdict, on every worker."""
         if self.last is None:
             return
         X, Y = self.last
+        model = self.replicas[0]
         with autograd.record():  # training data is only ever read while recording
-            outputs, _ = self.model(X, self.model.begin_state(X.shape[0]))
-        weights, _ = self.model.arrays()
+            outputs, _ = model(X, model.begin_state(X.shape[0]))
+        weights, _ = model.arrays()
         loss, norm = nd.concat(mean_cross_entropy(outputs, Y.T.reshape((-1,))),
                                global_norm(weights), dim=0).asnumpy().tolist()
         check_update(loss, norm, limit, epoch, minibatch, step, config.lr,

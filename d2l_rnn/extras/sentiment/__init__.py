@@ -21,14 +21,15 @@ from ...training import History
 from ...util.seeding import seed_everything
 from .config import BOOK, SMOKE
 from .data import (LABELS, PAD, UNK, Split, Vocab, encode, imdb_archive, load_data_imdb,
-                   read_imdb_archive, tokenize)
+                   load_imdb_text, read_imdb_archive, tokenize)
 from .model import BiRNN, MaskedBiLSTM, load_glove, make_net, use_pretrained_embedding
 from .book import (count_tokens, download_imdb, get_tokenized_imdb, get_vocab_imdb,
                    preprocess_imdb, read_imdb)
 from .training import accuracy, batches, predict_logits, predict_sentiment, train
 
 __all__ = ["BOOK", "SMOKE", "LABELS", "PAD", "UNK", "Split", "Vocab", "encode", "imdb_archive",
-           "load_data_imdb", "read_imdb_archive", "tokenize", "BiRNN", "MaskedBiLSTM",
+           "load_data_imdb", "load_imdb_text", "read_imdb_archive", "tokenize", "BiRNN",
+           "MaskedBiLSTM",
            "load_glove", "make_net", "use_pretrained_embedding", "accuracy", "batches",
            "predict_logits", "predict_sentiment", "train", "History", "seed_everything",
            "DataError", "DatasetNotFound", "count_tokens", "download_imdb",

@@ -86,6 +86,65 @@ def read_imdb_archive(archive, splits=("train", "test")):
     return {s: (texts, np.array(labels, dtype=np.int64)) for s, (texts, labels) in out.items()}
 
 
+def load_imdb_text(path=None, num_chars=None, splits=("train", "test")):
+    """The IMDb reviews as one character corpus for the language model (``train --corpus
+    imdb_text``): ``(corpus_indices, char_to_idx, idx_to_char, vocab_size)`` as
+    :func:`d2l_rnn.data.load_corpus` returns, but ``corpus_indices`` is a NumPy array
+    (uint16 when the vocabulary allows, else int32) of about 65 million characters for
+    the whole archive, never a Python list (which would take ~2 GB).
+
+    The reviews of ``splits``, a split after the other, each in archive order; each one's
+    ``<br />`` breaks and newlines as spaces, joined by a space; ``num_chars``: only the
+    first N characters (None: all). Reading the whole archive peaks at about 6 bytes per
+    character.
+    """
+    if num_chars is not None:
+        checks.positive_int("num_chars", num_chars)
+    archive = imdb_archive(path)
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and _split_of(m) in splits]
+            members.sort(key=lambda m: splits.index(_split_of(m)))  # stable: archive order
+            # UTF-8 bytes bound the characters: one buffer of code points, filled in place.
+            bound = sum(m.size + 1 for m in members)
+            codes = np.empty(bound if num_chars is None else min(bound, num_chars),
+                             dtype=np.uint32)
+            n, chars = 0, set()
+            for m in members:
+                if n >= len(codes):
+                    break
+                text = tar.extractfile(m).read().decode("utf-8")
+                text = text.replace("<br />", " ").replace("\n", " ").replace("\r", " ")
+                text = (" " if n else "") + text
+                chars.update(text)
+                piece = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+                piece = piece[:len(codes) - n]
+                codes[n:n + len(piece)] = piece
+                n += len(piece)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise DataError("%s is not a readable tar.gz archive (%s); delete it and fetch it "
+                        "again." % (archive, e)) from e
+    if n < 2:
+        raise DataError("%s holds no aclImdb/{%s}/{pos,neg}/*.txt reviews; is it an IMDb "
+                        "archive?" % (archive, ",".join(splits)))
+    idx_to_char = sorted(set(chr(c) for c in np.unique(codes[:n]))) if num_chars else \
+        sorted(chars)  # a cut corpus may end before some characters are seen
+    char_to_idx = {c: i for i, c in enumerate(idx_to_char)}
+    table = np.zeros(max(map(ord, idx_to_char)) + 1, dtype=np.uint32)
+    table[[ord(c) for c in idx_to_char]] = np.arange(len(idx_to_char))
+    dtype = np.uint16 if len(idx_to_char) <= np.iinfo(np.uint16).max else np.int32
+    corpus = np.empty(n, dtype=dtype)
+    step = 1 << 22
+    for i in range(0, n, step):  # a chunk at a time: no second full-size temporary
+        corpus[i:i + step] = table[codes[i:min(i + step, n)]]
+    return corpus, char_to_idx, idx_to_char, len(idx_to_char)
+
+
+def _split_of(member):
+    m = _MEMBER.search(member.name)
+    return m.group(1) if m else None
+
+
 def tokenize(text):
     """Lower-case word and punctuation tokens of a string; ``<br />`` line breaks are dropped."""
     return _TOKEN.findall(text.replace("<br />", " ").lower())
