@@ -1,7 +1,7 @@
-"""The fused kernels compute the same function as the graphs they replace: the GRU layer
-operator against the graph of MXNet operators (outputs, final states, every gradient, every
-layout), the loss operator against Gluon's SoftmaxCrossEntropyLoss; and without a compiler
-everything still trains, on the graph route, with a warning.
+"""The fused kernels compute the same function as the graphs they replace: the GRU and LSTM
+layer operators against the graphs of MXNet operators (outputs, final states, every gradient,
+every layout), the loss operator against Gluon's SoftmaxCrossEntropyLoss; and without a
+compiler everything still trains, on the graph route, with a warning.
 
 Where a C++ compiler is present the kernels must build: a failed build fails these tests
 (the path users get would otherwise go untested); only a machine without any compiler skips
@@ -49,22 +49,27 @@ def test_kernels_build_and_load_where_a_compiler_exists():
                                    if k.kernel}
 
 
-def _gru_run(route, on, L, bi, B, T, V, h, one_hot):
+LAYER_KINDS = ["gru", "lstm"]  # the kinds with a fused layer operator
+
+
+def _model_run(route, kind, on, L, bi, B, T, V, h, one_hot):
+    """Outputs, new state and every parameter's gradient of a scratch ``kind`` model with
+    random parameters and state, on the fused route (on) or the graph route."""
     route(on)
     rng = np.random.RandomState(3)
     mx.random.seed(3)
-    params = d2l_rnn.get_params_fn("gru", V, h, None, L, bi)()
+    params = d2l_rnn.get_params_fn(kind, V, h, None, L, bi)()
     for p in params:  # random biases too, and weights large enough to leave sigmoid's middle
         p[:] = nd.array(rng.normal(0, 0.5 if p.ndim == 1 else 1.0 / np.sqrt(p.shape[0]),
                                    p.shape))
         p.attach_grad()
-    state = d2l_rnn.init_state_fn("gru", L, bi)(B, h, mx.cpu())
+    state = d2l_rnn.init_state_fn(kind, L, bi)(B, h, mx.cpu())
     state = tuple(nd.array(rng.normal(0, 0.5, s.shape)) for s in state)
     X = nd.array(rng.randint(0, V, (B, T)))
     Y = nd.array(rng.randint(0, V, (B, T)))
     inputs = d2l_rnn.to_onehot(X, V) if one_hot else X.T
     with autograd.record():
-        outputs, new_state = d2l_rnn.gru(inputs, state, params)
+        outputs, new_state = getattr(d2l_rnn, kind)(inputs, state, params)
         if isinstance(outputs, list):
             outputs = nd.concat(*outputs, dim=0)
         l = gloss.SoftmaxCrossEntropyLoss()(outputs, Y.T.reshape((-1,))).mean()
@@ -73,40 +78,46 @@ def _gru_run(route, on, L, bi, B, T, V, h, one_hot):
             + [p.grad.asnumpy() for p in params])
 
 
+@pytest.mark.parametrize("kind", LAYER_KINDS)
 @pytest.mark.parametrize("L,bi,B,T,h", [
     (1, False, 32, 35, 64),   # the book's layout
     (1, False, 3, 1, 20),     # one step; batch and hidden not multiples of the kernel's blocks
+    (1, False, 1, 4, 17),     # batch 1, an odd hidden size
     (2, False, 9, 5, 33),
     (1, True, 5, 6, 24),      # the backward direction runs the operator in reverse
     (2, True, 7, 4, 40),
 ])
-def test_fused_gru_equals_graph(route, L, bi, B, T, h):
-    fast = _gru_run(route, True, L, bi, B, T, 30, h, one_hot=False)
-    slow = _gru_run(route, False, L, bi, B, T, 30, h, one_hot=False)
-    assert len(fast) == len(slow) == 2 + 9 * L * (2 if bi else 1) + 2
+def test_fused_layer_equals_graph(route, kind, L, bi, B, T, h):
+    fast = _model_run(route, kind, True, L, bi, B, T, 30, h, one_hot=False)
+    slow = _model_run(route, kind, False, L, bi, B, T, 30, h, one_hot=False)
+    n = len(d2l_rnn.models.registry.get(kind).layer_params)
+    num_states = d2l_rnn.models.registry.get(kind).num_states
+    assert len(fast) == len(slow) == 1 + num_states + n * L * (2 if bi else 1) + 2
     for i, (a, b) in enumerate(zip(fast, slow)):
         scale = max(np.abs(b).max(), 1e-6)
         np.testing.assert_allclose(a / scale, b / scale, rtol=1e-4, atol=2e-5,
                                    err_msg="array %d differs" % i)
 
 
-def test_fused_gru_takes_the_book_one_hot_list(route):
-    fast = _gru_run(route, True, 1, False, 4, 7, 30, 16, one_hot=True)
-    slow = _gru_run(route, False, 1, False, 4, 7, 30, 16, one_hot=True)
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_fused_layer_takes_the_book_one_hot_list(route, kind):
+    fast = _model_run(route, kind, True, 1, False, 4, 7, 30, 16, one_hot=True)
+    slow = _model_run(route, kind, False, 1, False, 4, 7, 30, 16, one_hot=True)
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_the_operator_is_really_used(route):
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_the_operator_is_really_used(route, kind):
     """The graph route and the fused route are different computations (so the comparisons
     above compare something): their float32 round-off differs."""
-    fast = _gru_run(route, True, 1, False, 8, 10, 30, 32, one_hot=False)
-    slow = _gru_run(route, False, 1, False, 8, 10, 30, 32, one_hot=False)
+    fast = _model_run(route, kind, True, 1, False, 8, 10, 30, 32, one_hot=False)
+    slow = _model_run(route, kind, False, 1, False, 8, 10, 30, 32, one_hot=False)
     assert any(not np.array_equal(a, b) for a, b in zip(fast, slow))
     route(True)
-    assert layers.uses_kernel("gru") and not layers.uses_kernel("lstm")
+    assert layers.uses_kernel(kind) and not layers.uses_kernel("gru_cudnn")
     route(False)
-    assert not layers.uses_kernel("gru")
+    assert not layers.uses_kernel(kind)
 
 
 @pytest.mark.parametrize("N,V", [(1120, 1027), (7, 5), (33, 17), (1, 1)])
@@ -146,8 +157,9 @@ def test_fused_loss_names_mismatched_shapes():
         fused.mean_cross_entropy(nd.zeros((4, 6)), nd.zeros((5,)))
 
 
-def test_training_curve_is_the_same_on_both_routes(route, small_lyrics):
-    """A few epochs of the book's scratch GRU: the same perplexities either way (up to
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_training_curve_is_the_same_on_both_routes(route, small_lyrics, kind):
+    """A few epochs of the book's scratch model: the same perplexities either way (up to
     float32 round-off accumulated over the updates)."""
     ci, c2i, i2c, V = small_lyrics
     ppl = []
@@ -155,8 +167,9 @@ def test_training_curve_is_the_same_on_both_routes(route, small_lyrics):
         route(on)
         seed_everything(0)
         hist = d2l_rnn.train_and_predict_rnn(
-            d2l_rnn.gru, d2l_rnn.get_params_fn("gru", V, 32), d2l_rnn.init_gru_state, 32, V,
-            mx.cpu(), ci, i2c, c2i, False, 4, 35, 100.0, 0.01, 32, 5, 10, [], quiet=True)
+            getattr(d2l_rnn, kind), d2l_rnn.get_params_fn(kind, V, 32),
+            getattr(d2l_rnn, "init_%s_state" % kind), 32, V, mx.cpu(), ci, i2c, c2i, False, 4,
+            35, 100.0, 0.01, 32, 5, 10, [], quiet=True)
         ppl.append(hist.perplexity)
     np.testing.assert_allclose(ppl[0], ppl[1], rtol=1e-3)
 

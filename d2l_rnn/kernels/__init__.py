@@ -3,6 +3,10 @@
 * ``d2l_gru_layer`` (``gru_layer.cc``; Python side :func:`d2l_rnn.kernels.gru.fused_gru_layer`)
   runs :func:`d2l_rnn.models.scratch.gru.gru_recurrence` over all steps of a layer, forward
   and backward, in one operator; the scratch GRU layers use it (``models/layers.py``).
+* ``d2l_lstm_layer`` (``lstm_layer.cc``; :func:`d2l_rnn.kernels.lstm.fused_lstm_layer`) does
+  the same for :func:`d2l_rnn.models.scratch.lstm.lstm_recurrence` and the scratch LSTM.
+  Both layer operators are built of ``recurrent.h`` (the blocked matrix product, the
+  activation passes).
 * ``d2l_softmax_ce`` (``softmax_ce.cc``; :func:`d2l_rnn.kernels.loss.mean_cross_entropy`) is
   the training loss, the mean softmax cross-entropy, in one operator, for both paths.
 
@@ -28,15 +32,16 @@ import mxnet as mx
 from ..util.fileio import write_text_atomic
 from .gru import OP_NAME, fused_gru_layer
 from .loss import LOSS_OP_NAME, mean_cross_entropy
+from .lstm import LSTM_OP_NAME, fused_lstm_layer
 
 __all__ = ["available", "enabled", "set_enabled", "cache_dir", "build", "verified",
            "FusedKernelWarning",
-           "OP_NAME", "LOSS_OP_NAME", "LAYERS", "mean_cross_entropy"]
+           "OP_NAME", "LSTM_OP_NAME", "LOSS_OP_NAME", "LAYERS", "mean_cross_entropy"]
 
 _KERNELS = os.path.dirname(os.path.abspath(__file__))
 SOURCES = [os.path.join(_KERNELS, name)
-           for name in ("module.cc", "gru_layer.cc", "softmax_ce.cc", "op_common.h",
-                        "vec_math.h")]
+           for name in ("module.cc", "gru_layer.cc", "lstm_layer.cc", "softmax_ce.cc",
+                        "op_common.h", "recurrent.h", "vec_math.h")]
 _MXNET_DIR = os.path.dirname(os.path.abspath(mx.__file__))
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
 
@@ -111,12 +116,12 @@ def build(verbose=True):
     compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if not compiler:
         raise RuntimeError("no C++ compiler found (looked for $CXX, g++, c++); install g++ "
-                           "to get the fused GRU kernel")
+                           "to get the fused kernels")
     lib_api = os.path.join(_MXNET_DIR, "src", "lib_api.cc")
     include = os.path.join(_MXNET_DIR, "include")
     if not os.path.exists(lib_api):
         raise RuntimeError("this MXNet installation has no src/lib_api.cc (looked in %s); "
-                           "the fused GRU kernel needs it" % _MXNET_DIR)
+                           "the fused kernels need it" % _MXNET_DIR)
     path = _library_path(compiler)
     if os.path.exists(path) and verified(path):
         return path
@@ -150,15 +155,15 @@ def _load():
             try:
                 mx.library.load(build(), False)
                 _state["loaded"] = all(hasattr(mod, op) for mod in (mx.sym, mx.nd)
-                                       for op in (OP_NAME, LOSS_OP_NAME))
+                                       for op in (OP_NAME, LSTM_OP_NAME, LOSS_OP_NAME))
                 if not _state["loaded"]:
-                    raise RuntimeError("the library loaded but registered no %s or %s"
-                                       % (OP_NAME, LOSS_OP_NAME))
+                    raise RuntimeError("the library loaded but did not register all of %s, "
+                                       "%s and %s" % (OP_NAME, LSTM_OP_NAME, LOSS_OP_NAME))
             except Exception as err:  # any failure: keep training, on the slower route
                 _state["loaded"] = False
-                warnings.warn("the fused kernels are unavailable, so GRU layers and the loss "
-                              "run as graphs of small MXNet operators (same results, about "
-                              "1.5x slower): %s" % err, FusedKernelWarning, stacklevel=3)
+                warnings.warn("the fused kernels are unavailable, so GRU and LSTM layers and "
+                              "the loss run as graphs of small MXNet operators (same results, "
+                              "about 1.5x slower): %s" % err, FusedKernelWarning, stacklevel=3)
         return _state["loaded"]
 
 
@@ -173,12 +178,12 @@ def enabled():
 
 
 def set_enabled(flag):
-    """Switch the fused operators on or off (for GRU layers built from now on, and for the
-    loss); returns the old setting."""
+    """Switch the fused operators on or off (for GRU and LSTM layers built from now on, and
+    for the loss); returns the old setting."""
     old = _state["enabled"]
     _state["enabled"] = bool(flag)
     return old
 
 
 # The fused layer operator of each registry kind that has one (``Kind.kernel``).
-LAYERS = {"gru": fused_gru_layer}
+LAYERS = {"gru": fused_gru_layer, "lstm": fused_lstm_layer}

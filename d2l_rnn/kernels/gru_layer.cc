@@ -5,188 +5,33 @@
 //   H~_t = tanh(X_t W_xh + (R_t * H_{t-1}) W_hh + b_h)  H_t = Z_t * H_{t-1} + (1 - Z_t) * H~_t
 // The input products X_t W_x* (a row lookup for token indices) stay in the MXNet graph; this
 // operator runs the recurrence. Why it is faster than the graph of small MXNet operators:
-// each step's two hidden products run in a register-blocked kernel on both cores, the ~20
-// elementwise operations of a step (forward and backward) become two passes over the batch,
-// and the weight gradients are two large products over all steps after the backward loop
-// instead of 2 x num_steps small ones.
+// each step's two hidden products run in a register-blocked kernel (recurrent.h, shared with
+// lstm_layer.cc) on both cores, the ~20 elementwise operations of a step (forward and
+// backward) become two passes over the batch, and the weight gradients are two large products
+// over all steps after the backward loop instead of 2 x num_steps small ones.
 //
 // Operator d2l_gru_layer (attribute reverse = "0" | "1": run from the last step to the first)
 //   inputs : XZR (T, B, 2h) = X W_xz | X W_xr,  XH (T, B, h) = X W_xh,  H0 (B, h),
 //            W_hzr (h, 2h) = W_hz | W_hr,  b_zr (2h),  W_hh (h, h),  b_h (h)
 //   outputs: Y (T, B, h) the hidden states; ZR (T, B, 2h), RH (T, B, h), HT (T, B, h): the
 //            gates, R * H_{t-1} and H~, kept for the backward pass.
-// Built by d2l_rnn/fused.py (with softmax_ce.cc and module.cc) against MXNet's lib_api.
+// Built by d2l_rnn/kernels/__init__.py (with the other .cc files) against MXNet's lib_api.
 
-#include <cmath>
-#include <cstring>
 #include <string>
 #include <vector>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include "mxnet/lib_api.h"
 #include "op_common.h"
-#include "vec_math.h"
+#include "recurrent.h"
 
 using namespace mxnet::ext;
 
 namespace {
 
-// ------------------------------------------------------------------------------------------
-// C (M x N, row stride ldc) = [C +] A B, with A(i, k) = A[i * sai + k * sak] (so A may be read
-// transposed) and B row-major (K x N, row stride ldb). Called inside a parallel region: the
-// 8 x 32 output blocks are shared among the threads; implicit barrier at the end.
-
-#if defined(__AVX512F__)
-// MR rows x 32 columns of C in 2 * MR vector registers; FULL: all 32 columns exist (no
-// masks, the common case), else the first ncols.
-template <int MR, bool FULL>
-inline void micro(int K, const float* A, long sai, long sak, const float* B, long ldb,
-                  float* C, long ldc, int ncols, bool acc) {
-  const __mmask16 m0 = FULL || ncols >= 16 ? 0xFFFF : (__mmask16)((1u << ncols) - 1);
-  const __mmask16 m1 = FULL || ncols >= 32 ? 0xFFFF
-                       : ncols > 16 ? (__mmask16)((1u << (ncols - 16)) - 1) : 0;
-  __m512 c0[MR], c1[MR];
-  for (int r = 0; r < MR; ++r) {
-    c0[r] = acc ? _mm512_maskz_loadu_ps(m0, C + r * ldc) : _mm512_setzero_ps();
-    c1[r] = acc ? _mm512_maskz_loadu_ps(m1, C + r * ldc + 16) : _mm512_setzero_ps();
-  }
-  for (int k = 0; k < K; ++k) {
-    __m512 b0, b1;
-    if (FULL) {
-      b0 = _mm512_loadu_ps(B + k * ldb);
-      b1 = _mm512_loadu_ps(B + k * ldb + 16);
-    } else {
-      b0 = _mm512_maskz_loadu_ps(m0, B + k * ldb);
-      b1 = _mm512_maskz_loadu_ps(m1, B + k * ldb + 16);
-    }
-    const float* a = A + k * sak;
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m512 ar = _mm512_set1_ps(a[r * sai]);
-      c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
-      c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
-    }
-  }
-  for (int r = 0; r < MR; ++r) {
-    _mm512_mask_storeu_ps(C + r * ldc, m0, c0[r]);
-    _mm512_mask_storeu_ps(C + r * ldc + 16, m1, c1[r]);
-  }
-}
-#else
-template <int MR, bool FULL>
-inline void micro(int K, const float* A, long sai, long sak, const float* B, long ldb,
-                  float* C, long ldc, int ncols, bool acc) {
-  float c[MR][32];
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < ncols; ++j) c[r][j] = acc ? C[r * ldc + j] : 0.f;
-  for (int k = 0; k < K; ++k) {
-    const float* b = B + k * ldb;
-    for (int r = 0; r < MR; ++r) {
-      const float ar = A[r * sai + k * sak];
-      for (int j = 0; j < ncols; ++j) c[r][j] += ar * b[j];
-    }
-  }
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < ncols; ++j) C[r * ldc + j] = c[r][j];
-}
-#endif
-
-template <bool FULL>
-void run_block(int mr, int K, const float* a, long sai, long sak, const float* b, long ldb,
-               float* c, long ldc, int ncols, bool acc) {
-  switch (mr) {
-    case 8: micro<8, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-    case 7: micro<7, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-    case 6: micro<6, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-    case 5: micro<5, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-    case 4: micro<4, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-    case 3: micro<3, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-    case 2: micro<2, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-    default: micro<1, FULL>(K, a, sai, sak, b, ldb, c, ldc, ncols, acc); break;
-  }
-}
-
-void gemm(int M, int N, int K, const float* A, long sai, long sak, const float* B, long ldb,
-          float* C, long ldc, bool acc) {
-  const int nb = (N + 31) / 32, mb = (M + 7) / 8;
-#pragma omp for schedule(static) collapse(2)
-  for (int jb = 0; jb < nb; ++jb) {
-    for (int ib = 0; ib < mb; ++ib) {
-      const int i = ib * 8, j = jb * 32, mr = M - i < 8 ? M - i : 8;
-      const int ncols = N - j < 32 ? N - j : 32;
-      const float* a = A + i * sai;
-      const float* b = B + j;
-      float* c = C + i * ldc + j;
-      if (ncols == 32) {
-        run_block<true>(mr, K, a, sai, sak, b, ldb, c, ldc, ncols, acc);
-      } else {
-        run_block<false>(mr, K, a, sai, sak, b, ldb, c, ldc, ncols, acc);
-      }
-    }
-  }
-}
-
-// out[j] = f(a[j] + b[j] + c[j]) for j < n, f = sigmoid or tanh. libm's scalar expf/tanhf
-// would cost more than the products, so the AVX-512 route evaluates 16 at a time.
-inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
-
-#if defined(__AVX512F__)
-using d2l::sigmoid16;
-using d2l::tanh16;
-
-template <bool TANH>
-void act_sum(const float* a, const float* b, const float* c, float* out, int n) {
-  for (int j = 0; j < n; j += 16) {
-    const __mmask16 m = n - j >= 16 ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
-    const __m512 x = _mm512_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(m, a + j),
-                                                 _mm512_maskz_loadu_ps(m, b + j)),
-                                   _mm512_maskz_loadu_ps(m, c + j));
-    _mm512_mask_storeu_ps(out + j, m, TANH ? tanh16(x) : sigmoid16(x));
-  }
-}
-#else
-template <bool TANH>
-void act_sum(const float* a, const float* b, const float* c, float* out, int n) {
-  for (int j = 0; j < n; ++j) {
-    const float x = a[j] + b[j] + c[j];
-    out[j] = TANH ? std::tanh(x) : sigmoid(x);
-  }
-}
-#endif
-
-// W (rows x cols) -> WT (cols x rows), shared among the threads.
-void transpose(const float* W, int rows, int cols, float* WT) {
-#pragma omp for schedule(static)
-  for (int j = 0; j < cols; ++j)
-    for (int i = 0; i < rows; ++i) WT[j * rows + i] = W[i * cols + j];
-}
-
-// out[j] = sum_r X[r, j] for an (rows x cols) row-major X; the threads share the columns in
-// blocks of 64 and read rows in order (column by column would stride through memory).
-void column_sums(const float* X, long rows, int cols, float* out) {
-  const int nb = (cols + 63) / 64;
-#pragma omp for schedule(static)
-  for (int jb = 0; jb < nb; ++jb) {
-    const int j0 = jb * 64, n = cols - j0 < 64 ? cols - j0 : 64;
-    float acc[64] = {0.f};
-    for (long r = 0; r < rows; ++r) {
-      const float* x = X + r * cols + j0;
-      for (int j = 0; j < n; ++j) acc[j] += x[j];
-    }
-    for (int j = 0; j < n; ++j) out[j0 + j] = acc[j];
-  }
-}
-
-bool is_reverse(const std::unordered_map<std::string, std::string>& attrs) {
-  auto it = attrs.find("reverse");
-  return it != attrs.end() && (it->second == "1" || it->second == "True" || it->second == "true");
-}
-
-// The step processed at position s of the loop (s = 0 first).
-inline int step_at(int s, int T, bool reverse) { return reverse ? T - 1 - s : s; }
-
-// ------------------------------------------------------------------------------------------
+using d2l::act_sum;
+using d2l::column_sums;
+using d2l::gemm;
+using d2l::step_at;
+using d2l::transpose;
 
 MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
                       std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
@@ -203,7 +48,7 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   float* ZR = (*outputs)[1].data<float>();
   float* RH = (*outputs)[2].data<float>();
   float* HT = (*outputs)[3].data<float>();
-  const bool reverse = is_reverse(attrs);
+  const bool reverse = d2l::bool_attr(attrs, "reverse");
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
 
 #pragma omp parallel
@@ -255,7 +100,7 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   float* dbzr = (*outputs)[4].data<float>();
   float* dWhh = (*outputs)[5].data<float>();
   float* dbh = (*outputs)[6].data<float>();
-  const bool reverse = is_reverse(attrs);
+  const bool reverse = d2l::bool_attr(attrs, "reverse");
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
 
   // Scratch: the transposed hidden weights, the gradient reaching R * H_{t-1}.

@@ -1,5 +1,5 @@
 // What every operator of this library declares the same way: its input and output counts,
-// and float32 as the only type.
+// float32 as the only type, and how a flag attribute is read.
 #ifndef D2L_RNN_OP_COMMON_H_
 #define D2L_RNN_OP_COMMON_H_
 #include <string>
@@ -29,6 +29,13 @@ inline mxnet::ext::MXReturnValue all_float32(const char* op, const std::vector<i
   }
   for (auto& t : *out_types) t = mxnet::ext::kFloat32;
   return mxnet::ext::MX_SUCCESS;
+}
+
+// A flag attribute: Python passes reverse=int(flag) as "1", a symbol file may hold "True".
+inline bool bool_attr(const std::unordered_map<std::string, std::string>& attrs,
+                      const char* name) {
+  auto it = attrs.find(name);
+  return it != attrs.end() && (it->second == "1" || it->second == "True" || it->second == "true");
 }
 
 }  // namespace d2l

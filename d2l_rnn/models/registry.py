@@ -80,7 +80,7 @@ REGISTRY = OrderedDict((k.name, k) for k in [
     Kind("gru_cudnn", "gru", gates=("z", "r", "h"), states=("H",), gluon_layer="GRU",
          gluon_gates=("r", "z", "h"), extra_params=("b_hh",), variant="cudnn"),
     Kind("lstm", "lstm", gates=("i", "f", "o", "c"), states=("H", "C"), gluon_layer="LSTM",
-         gluon_gates=("i", "f", "c", "o")),
+         gluon_gates=("i", "f", "c", "o"), kernel=True),
 ])
 
 # The cells the command line offers (--model), each trained as its first kind: the book's GRU

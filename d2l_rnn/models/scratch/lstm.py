@@ -10,6 +10,9 @@
 
 :func:`lstm_recurrence` computes them step after step for one layer; ``models/layers.py``
 runs it for every layout (input products of all steps at once, compiled for token indices).
+With a C++ compiler on the machine, ``d2l_rnn.kernels.lstm.fused_lstm_layer`` replaces the
+whole loop of a layer by one operator (forward and backward; tested equal to this function
+in ``tests/test_kernels.py``).
 """
 from .. import layers
 from ..ops import cols, dot, sigmoid, tanh
