@@ -1,11 +1,14 @@
-"""Fused kernels: compiled MXNet operators that accelerate two functions of the package.
+"""Fused kernels: compiled MXNet operators that accelerate four functions of the package.
 
 * ``d2l_gru_layer`` (``gru_layer.cc``; Python side :func:`d2l_rnn.kernels.gru.fused_gru_layer`)
   runs :func:`d2l_rnn.models.scratch.gru.gru_recurrence` over all steps of a layer, forward
   and backward, in one operator; the scratch GRU layers use it (``models/layers.py``).
 * ``d2l_lstm_layer`` (``lstm_layer.cc``; :func:`d2l_rnn.kernels.lstm.fused_lstm_layer`) does
   the same for :func:`d2l_rnn.models.scratch.lstm.lstm_recurrence` and the scratch LSTM.
-  Both layer operators are built of ``recurrent.h`` (the blocked matrix product, the
+* ``d2l_gru_cudnn_layer`` (``gru_cudnn_layer.cc``;
+  :func:`d2l_rnn.kernels.gru_cudnn.fused_gru_cudnn_layer`) does the same for
+  :func:`d2l_rnn.models.scratch.gru.gru_cudnn_recurrence`, the GRU of cuDNN and Gluon.
+  The layer operators are built of ``recurrent.h`` (the blocked matrix product, the
   activation passes).
 * ``d2l_softmax_ce`` (``softmax_ce.cc``; :func:`d2l_rnn.kernels.loss.mean_cross_entropy`) is
   the training loss, the mean softmax cross-entropy, in one operator, for both paths.
@@ -31,19 +34,23 @@ import mxnet as mx
 
 from ..util.fileio import write_text_atomic
 from .gru import OP_NAME, fused_gru_layer
+from .gru_cudnn import GRU_CUDNN_OP_NAME, fused_gru_cudnn_layer
 from .loss import LOSS_OP_NAME, mean_cross_entropy
 from .lstm import LSTM_OP_NAME, fused_lstm_layer
 
 __all__ = ["available", "enabled", "set_enabled", "cache_dir", "build", "verified",
            "FusedKernelWarning",
-           "OP_NAME", "LSTM_OP_NAME", "LOSS_OP_NAME", "LAYERS", "mean_cross_entropy"]
+           "OP_NAME", "LSTM_OP_NAME", "GRU_CUDNN_OP_NAME", "LOSS_OP_NAME", "LAYERS",
+           "mean_cross_entropy"]
 
 _KERNELS = os.path.dirname(os.path.abspath(__file__))
 SOURCES = [os.path.join(_KERNELS, name)
-           for name in ("module.cc", "gru_layer.cc", "lstm_layer.cc", "softmax_ce.cc",
-                        "op_common.h", "recurrent.h", "vec_math.h")]
+           for name in ("module.cc", "gru_layer.cc", "lstm_layer.cc", "gru_cudnn_layer.cc",
+                        "softmax_ce.cc", "op_common.h", "recurrent.h", "vec_math.h")]
 _MXNET_DIR = os.path.dirname(os.path.abspath(mx.__file__))
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
+# The operators the library must register (checked after loading it).
+_OPS = (OP_NAME, LSTM_OP_NAME, GRU_CUDNN_OP_NAME, LOSS_OP_NAME)
 
 
 class FusedKernelWarning(UserWarning):
@@ -155,10 +162,10 @@ def _load():
             try:
                 mx.library.load(build(), False)
                 _state["loaded"] = all(hasattr(mod, op) for mod in (mx.sym, mx.nd)
-                                       for op in (OP_NAME, LSTM_OP_NAME, LOSS_OP_NAME))
+                                       for op in _OPS)
                 if not _state["loaded"]:
-                    raise RuntimeError("the library loaded but did not register all of %s, "
-                                       "%s and %s" % (OP_NAME, LSTM_OP_NAME, LOSS_OP_NAME))
+                    raise RuntimeError("the library loaded but did not register all of %s"
+                                       % ", ".join(_OPS))
             except Exception as err:  # any failure: keep training, on the slower route
                 _state["loaded"] = False
                 warnings.warn("the fused kernels are unavailable, so GRU and LSTM layers and "
@@ -186,4 +193,5 @@ def set_enabled(flag):
 
 
 # The fused layer operator of each registry kind that has one (``Kind.kernel``).
-LAYERS = {"gru": fused_gru_layer, "lstm": fused_lstm_layer}
+LAYERS = {"gru": fused_gru_layer, "lstm": fused_lstm_layer,
+          "gru_cudnn": fused_gru_cudnn_layer}

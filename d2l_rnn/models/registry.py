@@ -78,7 +78,8 @@ REGISTRY = OrderedDict((k.name, k) for k in [
          gluon_gates=("r", "z", "h"), gluon_exact=False, variant="book", kernel=True),
     # cuDNN's and Gluon's GRU: the reset gate scales (H W_hh + b_hh) after the product.
     Kind("gru_cudnn", "gru", gates=("z", "r", "h"), states=("H",), gluon_layer="GRU",
-         gluon_gates=("r", "z", "h"), extra_params=("b_hh",), variant="cudnn"),
+         gluon_gates=("r", "z", "h"), extra_params=("b_hh",), variant="cudnn",
+         kernel=True),
     Kind("lstm", "lstm", gates=("i", "f", "o", "c"), states=("H", "C"), gluon_layer="LSTM",
          gluon_gates=("i", "f", "c", "o"), kernel=True),
 ])

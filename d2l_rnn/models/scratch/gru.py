@@ -14,7 +14,8 @@ the whole loop of a layer by one operator (forward and backward; tested equal to
 function in ``tests/test_kernels.py``).
 
 Gluon's ``rnn.GRU`` (cuDNN's formulation) computes the candidate differently; its exact twin
-is :func:`gru_cudnn` below.
+is :func:`gru_cudnn` below, whose layer loop ``d2l_rnn.kernels.gru_cudnn.fused_gru_cudnn_layer``
+replaces in the same way.
 """
 from .. import layers
 from ..ops import cols, dot, sigmoid, tanh

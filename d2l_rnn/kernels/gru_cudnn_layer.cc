@@ -1,0 +1,236 @@
+// The GRU layer of cuDNN and Gluon, all time steps in one MXNet operator (forward and
+// backward).
+//
+// Same function as d2l_rnn.models.scratch.gru.gru_cudnn_recurrence, with fewer passes over
+// memory:
+//   Z_t  = sigmoid(X_t W_xz + H_{t-1} W_hz + b_z)     R_t = sigmoid(X_t W_xr + H_{t-1} W_hr + b_r)
+//   A_t  = H_{t-1} W_hh + b_hh                        H~_t = tanh(X_t W_xh + b_h + R_t * A_t)
+//   H_t  = Z_t * H_{t-1} + (1 - Z_t) * H~_t
+// It differs from the book's GRU (gru_layer.cc) in the candidate only: the reset gate scales
+// the hidden product after it is computed, so all three hidden products read H_{t-1}. A step
+// is then one hidden product with W_h = [W_hz | W_hr | W_hh] (the register-blocked kernel of
+// recurrent.h, on both cores, W_h packed once per call) and one pass over the batch, forward
+// and backward alike, as in lstm_layer.cc; the weight gradient is one large product over all
+// steps after the backward loop instead of num_steps small ones.
+//
+// Backward, from the last step to the first, with dG_t = [dZ | dR | dA] the gradient of
+// H_{t-1} W_h + [b_z | b_r | b_hh] (dZ and dR are also those of the input products X_t W_xz,
+// X_t W_xr; dP that of X_t W_xh and b_h):
+//   dH_t = dY_t + dH_{t+1} * Z_{t+1} + dG_{t+1} W_h^T
+//   dP = dH_t * (1 - Z_t) * (1 - H~_t^2)       dZ = dH_t * (H_{t-1} - H~_t) * Z_t (1 - Z_t)
+//   dR = dP * A_t * R_t (1 - R_t)              dA = dP * R_t
+//   dW_h = sum_t H_{t-1}^T dG_t    [db_z | db_r | db_hh] = sum_t dG_t    db_h = sum_t dP_t
+//
+// Operator d2l_gru_cudnn_layer (attribute reverse = "0" | "1": run from the last step to the
+// first)
+//   inputs : XZR (T, B, 2h) = X W_xz | X W_xr,  XH (T, B, h) = X W_xh,  H0 (B, h),
+//            W_h (h, 3h) = W_hz | W_hr | W_hh,  b (3h) = b_z | b_r | b_hh,  b_h (h)
+//   outputs: Y (T, B, h) the hidden states; G (T, B, 3h) = Z | R | A, HT (T, B, h) every H~_t:
+//            kept for the backward pass, which then evaluates no exp or tanh at all.
+// Built by d2l_rnn/kernels/__init__.py (with the other .cc files) against MXNet's lib_api.
+
+#include <string>
+#include <vector>
+#include "mxnet/lib_api.h"
+#include "op_common.h"
+#include "recurrent.h"
+
+using namespace mxnet::ext;
+
+namespace {
+
+using d2l::a_packed;
+using d2l::act;
+using d2l::act_sum;
+using d2l::b_packed;
+using d2l::column_sums;
+using d2l::gemm_panels;
+using d2l::kMR;
+using d2l::pack_a;
+using d2l::pack_a_t;
+using d2l::pack_b;
+using d2l::step_at;
+
+// One row of the batch at one step, after the hidden product hw = H_{t-1} W_h: the gates
+// g = Z | R | A, then H~_t and H_t.
+void cell_forward(int h, const float* __restrict hw, const float* __restrict xzr,
+                  const float* __restrict xh, const float* __restrict bias,
+                  const float* __restrict bh, const float* __restrict hp,
+                  float* __restrict g, float* __restrict ht, float* __restrict y) {
+  act_sum<false>(hw, xzr, bias, g, 2 * h);
+  const float *Z = g, *R = g + h;
+  float* A = g + 2 * h;
+  for (int j = 0; j < h; ++j) {
+    A[j] = hw[2 * h + j] + bias[2 * h + j];
+    ht[j] = xh[j] + bh[j] + R[j] * A[j];
+  }
+  act<true>(ht, ht, h);
+  for (int j = 0; j < h; ++j) y[j] = ht[j] + Z[j] * (hp[j] - ht[j]);
+}
+
+// The same row backward: carry (in: dH_{t+1} Z_{t+1} + dG_{t+1} W_h^T; out: dH_t Z_t, to
+// which the step's product adds dG_t W_h^T) carries the gradient between steps; dg gets
+// [dZ | dR | dA], dzr [dZ | dR] (the gradient of XZR), dp that of XH.
+void cell_backward(int h, const float* __restrict g, const float* __restrict ht,
+                   const float* __restrict hp, const float* __restrict dy,
+                   float* __restrict carry, float* __restrict dg, float* __restrict dzr,
+                   float* __restrict dp) {
+  const float *Z = g, *R = g + h, *A = g + 2 * h;
+  for (int j = 0; j < h; ++j) {
+    const float dh = dy[j] + carry[j];
+    const float p = dh * (1.f - Z[j]) * (1.f - ht[j] * ht[j]);
+    const float dz = dh * (hp[j] - ht[j]) * Z[j] * (1.f - Z[j]);
+    const float dr = p * A[j] * R[j] * (1.f - R[j]);
+    dp[j] = p;
+    dg[j] = dzr[j] = dz;
+    dg[h + j] = dzr[h + j] = dr;
+    dg[2 * h + j] = p * R[j];
+    carry[j] = dh * Z[j];
+  }
+}
+
+MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
+                      std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                      const OpResource& res) {
+  const int T = (*inputs)[0].shape[0], B = (*inputs)[0].shape[1], h = (*inputs)[2].shape[1];
+  const float* XZR = (*inputs)[0].data<float>();
+  const float* XH = (*inputs)[1].data<float>();
+  const float* H0 = (*inputs)[2].data<float>();
+  const float* Wh = (*inputs)[3].data<float>();
+  const float* bias = (*inputs)[4].data<float>();
+  const float* bh = (*inputs)[5].data<float>();
+  float* Y = (*outputs)[0].data<float>();
+  float* G = (*outputs)[1].data<float>();
+  float* HT = (*outputs)[2].data<float>();
+  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  const long bh1 = (long)B * h, bh2 = 2 * bh1, bh3 = 3 * bh1;
+  const int h3 = 3 * h;
+  // Scratch: W_h packed, and the step's hidden product, which stays in cache for the pass.
+  float* PW = static_cast<float*>(res.alloc_cpu(sizeof(float) * (b_packed(h, h3) + bh3)));
+  float* HW = PW + b_packed(h, h3);
+
+#pragma omp parallel
+  {
+    pack_b(Wh, h3, 1, h, h3, PW);
+    for (int s = 0; s < T; ++s) {
+      const int t = step_at(s, T, reverse);
+      const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
+      gemm_panels(B, h3, h, Hp, h, 1, (long)kMR * h, PW, 32, 32L * h, HW, h3, false);
+#pragma omp for schedule(static)
+      for (int b = 0; b < B; ++b) {
+        const long r = t * bh1 + b * h;
+        cell_forward(h, HW + b * h3, XZR + t * bh2 + b * 2 * h, XH + r, bias, bh, Hp + b * h,
+                     G + t * bh3 + b * h3, HT + r, Y + r);
+      }
+    }
+  }
+  return MX_SUCCESS;
+}
+
+// Inputs: the gradients of the 3 outputs, the 6 inputs, the 3 outputs.
+// Outputs: the gradients of the 6 inputs. Only dY is read: the saved intermediates are not
+// the layer's results (the Python side never hands them out).
+MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs,
+                       std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                       const OpResource& res) {
+  const float* dY = (*inputs)[0].data<float>();
+  const int T = (*inputs)[3].shape[0], B = (*inputs)[3].shape[1], h = (*inputs)[5].shape[1];
+  const float* H0 = (*inputs)[5].data<float>();
+  const float* Wh = (*inputs)[6].data<float>();
+  const float* Y = (*inputs)[9].data<float>();
+  const float* G = (*inputs)[10].data<float>();
+  const float* HT = (*inputs)[11].data<float>();
+  float* dXZR = (*outputs)[0].data<float>();
+  float* dXH = (*outputs)[1].data<float>();
+  float* dH0 = (*outputs)[2].data<float>();
+  float* dWh = (*outputs)[3].data<float>();
+  float* db = (*outputs)[4].data<float>();
+  float* dbh = (*outputs)[5].data<float>();
+  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  const long bh1 = (long)B * h, bh2 = 2 * bh1, bh3 = 3 * bh1;
+  const int h3 = 3 * h;
+
+  // Scratch, packed: W_h^T and a step's dG for the steps; KC rows of H_{t-1}^T and of dG at
+  // a time for dW_h (so that a chunk stays in cache). Unpacked: dG of every step, (T, B, 3h)
+  // (its dZ | dR part is also written to dXZR; dA is the gradient of no input).
+  const int TB = T * B, KC = 256;
+  float* PWT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
+      b_packed(h3, h) + a_packed(B, h3) + a_packed(h, KC) + b_packed(KC, h3) + TB * (long)h3)));
+  float* PS = PWT + b_packed(h3, h);
+  float* PH = PS + a_packed(B, h3);
+  float* PG = PH + a_packed(h, KC);
+  float* DG = PG + b_packed(KC, h3);
+  float* carry = dH0;  // the gradient reaching H_{t-1}; after the loop, H0's
+
+#pragma omp parallel
+  {
+    pack_b(Wh, 1, h3, h3, h, PWT);
+#pragma omp for schedule(static)
+    for (long i = 0; i < bh1; ++i) carry[i] = 0.f;  // nothing comes back from beyond dY
+    for (int s = T - 1; s >= 0; --s) {
+      const int t = step_at(s, T, reverse);
+      const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
+#pragma omp for schedule(static)
+      for (int b = 0; b < B; ++b) {
+        const long r = t * bh1 + b * h;
+        cell_backward(h, G + t * bh3 + b * h3, HT + r, Hp + b * h, dY + r, carry + b * h,
+                      DG + t * bh3 + b * h3, dXZR + t * bh2 + b * 2 * h, dXH + r);
+      }
+      pack_a(DG + t * bh3, h3, 1, B, h3, PS);
+      gemm_panels(B, h, h3, PS, 1, kMR, (long)kMR * h3, PWT, 32, 32L * h3, carry, h, true);
+    }
+
+    // dW_h = sum_t H_{t-1}^T dG_t over all steps at once: one product with K = T B, whose
+    // row k = t B + b reads H0 at the first step processed and an output of Y elsewhere.
+    for (int k0 = 0; k0 < TB; k0 += KC) {
+      const int kc = TB - k0 < KC ? TB - k0 : KC;
+      pack_a_t([&](int k) {
+        const int t = (k0 + k) / B, s = reverse ? T - 1 - t : t;
+        return (s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1) + (long)((k0 + k) % B) * h;
+      }, kc, h, PH);
+      pack_b(DG + (long)k0 * h3, h3, 1, kc, h3, PG);
+      gemm_panels(h, h3, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dWh, h3, k0 > 0);
+    }
+    column_sums(DG, TB, h3, db);
+    column_sums(dXH, TB, h, dbh);
+  }
+  return MX_SUCCESS;
+}
+
+MXReturnValue infer_type(const std::unordered_map<std::string, std::string>& attrs,
+                         std::vector<int>* in_types, std::vector<int>* out_types) {
+  return d2l::all_float32("d2l_gru_cudnn_layer", *in_types, out_types);
+}
+
+MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& attrs,
+                          std::vector<std::vector<unsigned int>>* in,
+                          std::vector<std::vector<unsigned int>>* out) {
+  const auto& xzr = (*in)[0];
+  const auto& xh = (*in)[1];
+  if (xzr.size() != 3 || xh.size() != 3 || xzr[0] != xh[0] || xzr[1] != xh[1] ||
+      xzr[2] != 2 * xh[2]) {
+    MX_ERROR_MSG << "d2l_gru_cudnn_layer: expected XZR (T, B, 2h) and XH (T, B, h)";
+    return MX_FAIL;
+  }
+  const unsigned T = xh[0], B = xh[1], h = xh[2];
+  const std::vector<std::vector<unsigned int>> expect = {{B, h}, {h, 3 * h}, {3 * h}, {h}};
+  for (size_t i = 0; i < expect.size(); ++i) {
+    if ((*in)[i + 2] != expect[i]) {
+      MX_ERROR_MSG << "d2l_gru_cudnn_layer: input " << i + 2 << " has the wrong shape";
+      return MX_FAIL;
+    }
+  }
+  (*out)[0] = {T, B, h};
+  (*out)[1] = {T, B, 3 * h};
+  (*out)[2] = {T, B, h};
+  return MX_SUCCESS;
+}
+
+}  // namespace
+
+REGISTER_OP(d2l_gru_cudnn_layer)
+    .setParseAttrs(d2l::parse_attrs<6, 3>)
+    .setInferType(infer_type)
+    .setInferShape(infer_shape)
+    .setForward(forward, "cpu")
+    .setBackward(backward, "cpu");
