@@ -343,7 +343,12 @@ def test_a_version_1_checkpoint_resumes_exactly(tmp_path):
         resumed = train(resume=d, save_dir=d)
     assert not [w for w in seen if "resuming" in str(w.message)]  # same settings: exact
     straight = train()
-    assert _same_bits(_arrays(resumed), _arrays(straight))
-    assert resumed.perplexity == straight.perplexity and resumed.epochs == [1, 2, 3, 4]
+    # Not bit for bit: the fixture's epochs 1-3 ran on the machine that wrote it, and the
+    # kernels' round-off depends on the instruction set (AVX-512, AVX2, plain C++). Settings
+    # read wrongly (seed, data order, clipping) would differ far beyond round-off.
+    for a, b in zip(_arrays(resumed), _arrays(straight)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(resumed.perplexity, straight.perplexity, rtol=1e-4)
+    assert resumed.epochs == [1, 2, 3, 4]
     ck = load_checkpoint(d)
     assert ck.manifest["version"] == ckpt_mod.VERSION and ck.epoch == 4
