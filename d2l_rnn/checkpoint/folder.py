@@ -23,8 +23,10 @@ from .store import CheckpointError, checkpoints, read_json
 
 LOCK, OWNER = ".lock", ".lock.owner"
 # Temporary files of interrupted saves: checkpoint folders, and the atomic writes of the
-# pointers and the plot (util.fileio.atomic_path names them ".<name>.<random>.part").
-_STALE = re.compile(r"^(\.tmp-epoch-\d+.*|\.(LATEST|BEST|perplexity\.png)\..+\.part)$")
+# pointers, the plot and the lock's owner record (util.fileio.atomic_path names them
+# ".<name>.<random>.part"). Only the run holding the lock writes any of them.
+_STALE = re.compile(
+    r"^(\.tmp-epoch-\d+.*|\.(LATEST|BEST|perplexity\.png|\.lock\.owner)\..+\.part)$")
 
 
 class SaveFolderBusy(CheckpointError):
