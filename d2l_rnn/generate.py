@@ -42,18 +42,25 @@ def generate_texts(model, prefix, num_chars, char_to_idx, idx_to_char, *, temper
     if len(indices) > 1:
         _, state = model(nd.array([indices[:-1]] * num_samples, ctx=ctx), state)
     last = nd.array([[indices[-1]]] * num_samples, ctx=ctx)
+    picks = []  # greedy: the chosen indices stay on the device until the end
     for k in range(num_chars):
         Y, state = model(last, state)  # (num_samples, vocab): one step, batch num_samples
         if k == 0:
             check_scores(Y.asnumpy())
         if greedy:
-            # Argmax on the device in float32, exactly as the book does.
-            nxt = Y.argmax(axis=1).asnumpy().astype(np.int64)
-        else:
-            nxt = sample_next(Y.asnumpy(), temperature, top_k, rngs)
+            # Argmax on the device in float32, exactly as the book does; fed back without a
+            # round trip through the host, so the steps queue up in MXNet's engine.
+            last = Y.argmax(axis=1).reshape((-1, 1))
+            picks.append(last)
+            continue
+        nxt = sample_next(Y.asnumpy(), temperature, top_k, rngs)
         for out, i in zip(outputs, nxt):
             out.append(int(i))
         last = nd.array(nxt.reshape(-1, 1), ctx=ctx)
+    if picks:
+        chosen = nd.concat(*picks, dim=1).asnumpy().astype(np.int64)  # (num_samples, num_chars)
+        for out, row in zip(outputs, chosen):
+            out.extend(int(i) for i in row)
     return ["".join(idx_to_char[i] for i in out) for out in outputs]
 
 

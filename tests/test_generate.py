@@ -123,3 +123,55 @@ def test_generate_texts_matches_book_greedy_step(trained):
         else:
             out.append(char_to_idx["开"])
     assert ours == "".join(idx_to_char[i] for i in out)
+
+
+def _gluon_layers():
+    return [grnn.GRU(24, num_layers=2), grnn.LSTM(17), grnn.LSTM(8, num_layers=3),
+            grnn.RNN(16, activation="tanh"), grnn.RNN(8, num_layers=2),
+            grnn.GRU(8, bidirectional=True)]
+
+
+@pytest.mark.parametrize("i", range(6))
+def test_run_layer_is_gluons_layer(i):
+    """The concise model's layer call (parameters joined as rows) computes Gluon's layer bit
+    for bit: outputs, states, the input's and every parameter's gradient."""
+    from mxnet import autograd, nd
+    from d2l_rnn.models.concise import run_layer
+    layer = _gluon_layers()[i]
+    layer.initialize(mx.init.Normal(0.3))
+    X = nd.random.normal(shape=(5, 3, 11))
+    state = layer.begin_state(3)
+    layer(X, state)  # Gluon infers the shapes
+    results = []
+    for call in (layer, lambda x, s: run_layer(layer, x, s)):
+        x = X.copy()
+        x.attach_grad()
+        with autograd.record():
+            Y, new_state = call(x, state)
+            loss = (Y ** 2).sum() + sum((S ** 3).sum() for S in new_state)
+        loss.backward()
+        results.append([Y.asnumpy()] + [S.asnumpy() for S in new_state] + [x.grad.asnumpy()]
+                       + [p.grad().asnumpy() for p in layer.collect_params().values()])
+    assert len(results[1]) == len(results[0]) > 4
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("i", range(6))
+def test_one_step_by_the_equations_equals_the_rnn_operator(i, monkeypatch):
+    """Generation's single steps (outside autograd, one direction) run by Gluon's equations
+    instead of its RNN operator: the same outputs and states up to float32 round-off."""
+    from mxnet import nd
+    from d2l_rnn.models import concise
+    layer = _gluon_layers()[i]
+    layer.initialize(mx.init.Normal(0.5))
+    X = nd.random.normal(shape=(1, 3, 11))
+    state = [nd.random.normal(shape=S.shape) for S in layer.begin_state(3)]
+    Y, new_state = layer(X, state)
+    steps, one_step = [], concise._one_step
+    monkeypatch.setattr(concise, "_one_step", lambda *a: steps.append(1) or one_step(*a))
+    ours = concise.run_layer(layer, X, state)
+    assert len(steps) == (1 if layer._dir == 1 else 0)
+    for a, b in zip([Y] + list(new_state), [ours[0]] + list(ours[1])):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
