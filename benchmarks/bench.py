@@ -11,6 +11,10 @@ scratch model, and the achieved GFLOP/s against the machine's measured FullyConn
 A second table (``--no-deep`` skips it) times deep and bidirectional GRUs and LSTMs (1-3
 layers; 1-2 layers both ways): our scratch and concise models against the book's concise model
 (``d2lzh.RNNModel`` around the same Gluon layer; the book has no deep scratch model).
+A scaling table (``--no-scaling`` skips it) times our scratch GRU and LSTM at hidden 128-1024
+and 35/100 steps on the full corpus; a generation table (``--no-generation``) times
+``predict_rnn`` / ``predict_rnn_gluon`` against the book's: 500 characters after 分开,
+greedy, and 32 samples at temperature 0.8 as one batch.
 The machines are shared: compare rows of one run (ratios), not runs of different days.
 """
 import argparse
@@ -218,6 +222,70 @@ def run_torch(kind, corpus, epochs):
     return times
 
 
+GENERATION = dict(prefix="分开", num_chars=500, num_samples=32, temperature=0.8)
+
+
+def _median_seconds(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.time()
+        fn()
+        times.append(time.time() - start)
+    return float(np.median(times))
+
+
+def generation_rows(corpus, num_chars, repeats):
+    """Characters per second of the book's and our generators on the same GRU weights (random:
+    the work per character does not depend on what the model learnt)."""
+    import d2lzh
+    ci, c2i, i2c, V = corpus
+    h, ctx, prefix = BOOK["num_hiddens"], mx.cpu(), GENERATION["prefix"]
+    k, T = GENERATION["num_samples"], GENERATION["temperature"]
+    _seed()
+    params = d2l_rnn.get_params_fn("gru", V, h)()
+    book_gru, book_init = book_cells.BOOK["gru"]
+    model = d2l_rnn.RNNModel(gluon_layer("gru", h), V)
+    model.initialize(ctx=ctx)
+    book_model = d2lzh.RNNModel(gluon_layer("gru", h), V)
+    book_model.initialize(ctx=ctx)
+    cases = [  # (row, path, samples, call)
+        ("book predict_rnn (d2lzh), greedy", "scratch", 1, lambda: d2lzh.predict_rnn(
+            prefix, num_chars, book_gru, params, book_init, h, V, ctx, i2c, c2i)),
+        ("ours predict_rnn, greedy", "scratch", 1, lambda: d2l_rnn.predict_rnn(
+            prefix, num_chars, d2l_rnn.gru, params, d2l_rnn.init_gru_state, h, V, ctx, i2c,
+            c2i)),
+        ("ours predict_rnn, 1 sample at %.1f" % T, "scratch", 1, lambda: d2l_rnn.predict_rnn(
+            prefix, num_chars, d2l_rnn.gru, params, d2l_rnn.init_gru_state, h, V, ctx, i2c,
+            c2i, temperature=T, seed=0)),
+        ("ours predict_rnn, %d samples at %.1f" % (k, T), "scratch", k,
+         lambda: d2l_rnn.predict_rnn(
+             prefix, num_chars, d2l_rnn.gru, params, d2l_rnn.init_gru_state, h, V, ctx, i2c,
+             c2i, temperature=T, num_samples=k, seed=0)),
+        ("book predict_rnn_gluon (d2lzh), greedy", "concise", 1,
+         lambda: d2lzh.predict_rnn_gluon(prefix, num_chars, book_model, V, ctx, i2c, c2i)),
+        ("ours predict_rnn_gluon, greedy", "concise", 1, lambda: d2l_rnn.predict_rnn_gluon(
+            prefix, num_chars, model, V, ctx, i2c, c2i)),
+        ("ours predict_rnn_gluon, 1 sample at %.1f" % T, "concise", 1,
+         lambda: d2l_rnn.predict_rnn_gluon(prefix, num_chars, model, V, ctx, i2c, c2i,
+                                           temperature=T, seed=0)),
+        ("ours predict_rnn_gluon, %d samples at %.1f" % (k, T), "concise", k,
+         lambda: d2l_rnn.predict_rnn_gluon(prefix, num_chars, model, V, ctx, i2c, c2i,
+                                           temperature=T, num_samples=k, seed=0)),
+    ]
+    rows = []
+    for label, path, samples, call in cases:
+        call()  # warm-up: compiles the graphs of the shapes
+        s = _median_seconds(call, repeats)
+        rows.append(dict(row=label, path=path, num_samples=samples, num_chars=num_chars,
+                         seconds=s, chars_per_second=samples * num_chars / s))
+        print("generation: %-40s %.3f s" % (label, s), flush=True)
+    for path in ("scratch", "concise"):
+        book, greedy, one, many = [r for r in rows if r["path"] == path]
+        greedy["speedup_over_book"] = book["seconds"] / greedy["seconds"]
+        many["time_over_one_sample"] = many["seconds"] / one["seconds"]
+    return rows
+
+
 ROWS = [  # (label, runner, model kind, one-hot input products executed?)
     ("book scratch GRU (d2lzh)", run_d2lzh_scratch, "gru", True),
     ("ours scratch GRU", run_ours_scratch, "gru", False),
@@ -247,13 +315,16 @@ def main(argv=None):
     ap.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True,
                     help="also time our scratch GRU at hidden 128-1024, 35 and 100 steps, on "
                          "the full lyrics corpus")
+    ap.add_argument("--generation", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time text generation: the book's predict_rnn[_gluon] against "
+                         "ours, greedy and %d samples at once" % GENERATION["num_samples"])
     ap.add_argument("--deep", action=argparse.BooleanOptionalAction, default=True,
                     help="also time deep and bidirectional GRUs and LSTMs (%s): our scratch "
                          "and concise models against the book's concise one"
                          % ", ".join(layout_name(*lay) for lay in DEEP_LAYOUTS))
     ap.add_argument("--quick", action="store_true",
                     help="smoke mode: 1 + 1 epochs on 2,000 characters, small scaling table, "
-                         "deep table at hidden 64")
+                         "deep table at hidden 64, 20 generated characters")
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
                     help="where to write the results as JSON")
     args = ap.parse_args(argv)
@@ -302,17 +373,29 @@ def main(argv=None):
     if args.scaling:
         full = d2l_rnn.load_data_jay_lyrics(num_chars=2000 if args.quick else None)
         hiddens = (32, 64) if args.quick else (128, 256, 512, 1024)
-        for T in (35, 100) if not args.quick else (5, 10):
-            for h in hiddens:
-                _seed()
-                # Warm up (compile the graph for these shapes) on two minibatches only.
-                head = (full[0][:BOOK["batch_size"] * (2 * T + 1)],) + tuple(full[1:])
-                run_ours_scratch("gru", head, 1, h, T)
-                s = run_ours_scratch("gru", full, 1, h, T)[0]
-                n = (len(full[0]) // BOOK["batch_size"] - 1) // T * T * BOOK["batch_size"]
-                scaling.append(dict(num_hiddens=h, num_steps=T, tokens_per_second=n / s,
-                                    seconds_per_epoch=s))
-                print("scaling: hidden %d, %d steps: %.3f s/epoch" % (h, T, s), flush=True)
+        for kind in ("gru", "lstm"):
+            for T in (35, 100) if not args.quick else (5, 10):
+                for h in hiddens:
+                    _seed()
+                    # Warm up (compile the graph for these shapes) on two minibatches only.
+                    head = (full[0][:BOOK["batch_size"] * (2 * T + 1)],) + tuple(full[1:])
+                    run_ours_scratch(kind, head, 1, h, T)
+                    with PeakRSS() as mem:
+                        s = run_ours_scratch(kind, full, 1, h, T)[0]
+                    n = (len(full[0]) // BOOK["batch_size"] - 1) // T * T * BOOK["batch_size"]
+                    gflops = flops_per_token(kind, h, full[3], False) * n / s / 1e9
+                    scaling.append(dict(model=kind, num_hiddens=h, num_steps=T,
+                                        tokens_per_second=n / s, seconds_per_epoch=s,
+                                        gflops=gflops, percent_of_peak=100 * gflops / peak,
+                                        peak_rss_mib=mem.peak))
+                    print("scaling: %s hidden %d, %d steps: %.3f s/epoch"
+                          % (kind.upper(), h, T, s), flush=True)
+    generation = None
+    if args.generation:
+        # The book's task corpus: the prefix's characters are in its vocabulary.
+        generation = generation_rows(d2l_rnn.load_data_jay_lyrics(num_chars=10000),
+                                     20 if args.quick else GENERATION["num_chars"],
+                                     1 if args.quick else 3)
     deep = None
     if args.deep:
         deep_h = 64 if args.quick else BOOK["num_hiddens"]
@@ -368,12 +451,30 @@ def main(argv=None):
             print("%-28s %.2fx the arithmetic limit" % (r["row"], r["ratio_to_arithmetic_limit"]))
 
     if scaling:
-        print("\nscaling: our scratch GRU on %d characters (vocabulary %d), 1 warm-up + 1 timed "
-              "epoch" % (len(full[0]), full[3]))
-        print("%8s %6s %10s %9s" % ("hidden", "steps", "tokens/s", "s/epoch"))
+        print("\nscaling: our scratch models on %d characters (vocabulary %d), 1 warm-up + 1 "
+              "timed epoch; %% of the FullyConnected peak, peak resident memory"
+              % (len(full[0]), full[3]))
+        print("%-5s %8s %6s %10s %9s %8s %7s %9s"
+              % ("model", "hidden", "steps", "tokens/s", "s/epoch", "GFLOP/s", "% peak",
+                 "peak MiB"))
         for r in scaling:
-            print("%8d %6d %10.0f %9.3f" % (r["num_hiddens"], r["num_steps"],
-                                            r["tokens_per_second"], r["seconds_per_epoch"]))
+            print("%-5s %8d %6d %10.0f %9.3f %8.0f %6.0f%% %9.0f"
+                  % (r["model"].upper(), r["num_hiddens"], r["num_steps"],
+                     r["tokens_per_second"], r["seconds_per_epoch"], r["gflops"],
+                     r["percent_of_peak"], r["peak_rss_mib"]))
+
+    if generation:
+        print("\ngeneration: %d characters after %s, GRU hidden %d, median of %d runs"
+              % (generation[0]["num_chars"], GENERATION["prefix"], BOOK["num_hiddens"],
+                 1 if args.quick else 3))
+        print("%-42s %8s %9s %s" % ("row", "seconds", "chars/s", ""))
+        for r in generation:
+            note = ("%.1fx the book's speed" % r["speedup_over_book"]
+                    if "speedup_over_book" in r else
+                    "%.2fx the time of one sample" % r["time_over_one_sample"]
+                    if "time_over_one_sample" in r else "")
+            print("%-42s %8.3f %9.0f %s" % (r["row"], r["seconds"], r["chars_per_second"],
+                                            note))
 
     if deep:
         print("\ndeep and bidirectional models, hidden %d (the book's task otherwise), %d "
@@ -406,7 +507,8 @@ def main(argv=None):
     report = dict(task=dict(BOOK, num_chars=len(corpus[0]), vocab_size=V,
                             tokens_per_epoch=tokens, warmup=args.warmup, epochs=args.epochs),
                   mxnet=mx.__version__, torch=torch_version, fc_peak_gflops=peak,
-                  arithmetic_limit_seconds=limit, rows=results, scaling=scaling, deep=deep)
+                  arithmetic_limit_seconds=limit, rows=results, scaling=scaling, deep=deep,
+                  generation=generation)
     write_text_atomic(args.json, json.dumps(report, indent=1))
     print("\nresults written to %s" % args.json)
     return 0

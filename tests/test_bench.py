@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -19,9 +21,37 @@ def test_bench_quick(tmp_path):
         assert rows[name]["seconds_per_epoch"] > 0 and rows[name]["peak_rss_mib"] > 0
     assert rows["book scratch GRU (d2lzh)"]["ratio_to_book_scratch"] == 1.0
     assert ("PyTorch nn.GRU" in rows) == (report["torch"] is not None)
-    assert len(report["scaling"]) == 4 and report["fc_peak_gflops"] > 0
+    assert report["fc_peak_gflops"] > 0
     assert "vs book" in r.stdout and "arithmetic limit" in r.stdout
+    check_scaling(report["scaling"], r.stdout)
+    check_generation(report["generation"], r.stdout)
     check_deep(report, r.stdout)
+
+
+def check_scaling(scaling, stdout):
+    """Both scratch models at every size and sequence length, with their share of the
+    machine's peak and their memory."""
+    assert [(r["model"], r["num_steps"], r["num_hiddens"]) for r in scaling] == \
+        [(kind, T, h) for kind in ("gru", "lstm") for T in (5, 10) for h in (32, 64)]
+    for r in scaling:
+        assert r["tokens_per_second"] > 0 and r["peak_rss_mib"] > 0
+        assert 0 < r["percent_of_peak"] < 100 and r["gflops"] > 0
+    assert "% peak" in stdout and "LSTM        64     10" in stdout
+
+
+def check_generation(rows, stdout):
+    """The book's generators and ours, one greedy sample and a batch of samples, for both
+    paths; the ratios agree with the times."""
+    paths = [(r["path"], r["num_samples"]) for r in rows]
+    assert paths == [(p, k) for p in ("scratch", "concise") for k in (1, 1, 1, 32)]
+    for path in ("scratch", "concise"):
+        book, greedy, one, many = [r for r in rows if r["path"] == path]
+        assert book["row"].startswith("book") and greedy["row"].startswith("ours")
+        assert abs(greedy["speedup_over_book"] - book["seconds"] / greedy["seconds"]) < 1e-9
+        assert abs(many["time_over_one_sample"] - many["seconds"] / one["seconds"]) < 1e-9
+        assert many["chars_per_second"] == pytest.approx(
+            32 * many["num_chars"] / many["seconds"])
+    assert "the book's speed" in stdout and "the time of one sample" in stdout
 
 
 def check_deep(report, stdout):
