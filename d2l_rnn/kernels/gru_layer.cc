@@ -27,11 +27,15 @@ using namespace mxnet::ext;
 
 namespace {
 
+using d2l::a_packed;
 using d2l::act_sum;
+using d2l::b_packed;
 using d2l::column_sums;
-using d2l::gemm;
+using d2l::gemm_panels;
+using d2l::kMR;
+using d2l::pack_a_t;
+using d2l::pack_b;
 using d2l::step_at;
-using d2l::transpose;
 
 MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
                       std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
@@ -50,30 +54,40 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   float* HT = (*outputs)[3].data<float>();
   const bool reverse = d2l::bool_attr(attrs, "reverse");
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
+  // Scratch: W_hzr and W_hh packed once per call. Unpacked, their rows lie 8h and 4h bytes
+  // apart, on the same cache sets for h = 1024 (measured at h = 1024, T = 35, B = 32: the
+  // forward pass took 271 ms unpacked, 138 ms packed; forward + backward 848 ms, now 439).
+  float* PWzr = static_cast<float*>(
+      res.alloc_cpu(sizeof(float) * (b_packed(h, 2 * h) + b_packed(h, h))));
+  float* PWhh = PWzr + b_packed(h, 2 * h);
 
 #pragma omp parallel
-  for (int s = 0; s < T; ++s) {
-    const int t = step_at(s, T, reverse);
-    const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
-    float* zr = ZR + t * bh2;
-    float* rh = RH + t * bh1;
-    float* ht = HT + t * bh1;
-    float* y = Y + t * bh1;
-    gemm(B, 2 * h, h, Hp, h, 1, Wzr, 2 * h, zr, 2 * h, false);
+  {
+    pack_b(Wzr, 2 * h, 1, h, 2 * h, PWzr);
+    pack_b(Whh, h, 1, h, h, PWhh);
+    for (int s = 0; s < T; ++s) {
+      const int t = step_at(s, T, reverse);
+      const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
+      float* zr = ZR + t * bh2;
+      float* rh = RH + t * bh1;
+      float* ht = HT + t * bh1;
+      float* y = Y + t * bh1;
+      gemm_panels(B, 2 * h, h, Hp, h, 1, (long)kMR * h, PWzr, 32, 32L * h, zr, 2 * h, false);
 #pragma omp for schedule(static)
-    for (int b = 0; b < B; ++b) {
-      float* g = zr + b * 2 * h;
-      const float* x = XZR + t * bh2 + b * 2 * h;
-      act_sum<false>(g, x, bzr, g, 2 * h);
-      for (int j = 0; j < h; ++j) rh[b * h + j] = g[h + j] * Hp[b * h + j];
-    }
-    gemm(B, h, h, rh, h, 1, Whh, h, ht, h, false);
+      for (int b = 0; b < B; ++b) {
+        float* g = zr + b * 2 * h;
+        const float* x = XZR + t * bh2 + b * 2 * h;
+        act_sum<false>(g, x, bzr, g, 2 * h);
+        for (int j = 0; j < h; ++j) rh[b * h + j] = g[h + j] * Hp[b * h + j];
+      }
+      gemm_panels(B, h, h, rh, h, 1, (long)kMR * h, PWhh, 32, 32L * h, ht, h, false);
 #pragma omp for schedule(static)
-    for (int b = 0; b < B; ++b) {
-      const float* z = zr + b * 2 * h;
-      float* c = ht + b * h;
-      act_sum<true>(c, XH + t * bh1 + b * h, bh, c, h);
-      for (int j = 0; j < h; ++j) y[b * h + j] = c[j] + z[j] * (Hp[b * h + j] - c[j]);
+      for (int b = 0; b < B; ++b) {
+        const float* z = zr + b * 2 * h;
+        float* c = ht + b * h;
+        act_sum<true>(c, XH + t * bh1 + b * h, bh, c, h);
+        for (int j = 0; j < h; ++j) y[b * h + j] = c[j] + z[j] * (Hp[b * h + j] - c[j]);
+      }
     }
   }
   return MX_SUCCESS;
@@ -103,16 +117,22 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   const bool reverse = d2l::bool_attr(attrs, "reverse");
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
 
-  // Scratch: the transposed hidden weights, the gradient reaching R * H_{t-1}.
-  float* WzrT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (2 * h * h + h * h + bh1)));
-  float* WhhT = WzrT + 2 * h * h;
-  float* dRH = WhhT + h * h;
+  // Scratch: the transposed hidden weights, packed; the gradient reaching R * H_{t-1}; KC
+  // rows at a time of the weight gradients' operands (H_{t-1}^T or (R * H_{t-1})^T, and
+  // dG), packed, so that the scratch does not grow with T B and a chunk stays in cache.
+  const int TB = T * B, KC = 256;
+  float* PWzrT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
+      b_packed(2 * h, h) + b_packed(h, h) + bh1 + a_packed(h, KC) + b_packed(KC, 2 * h))));
+  float* PWhhT = PWzrT + b_packed(2 * h, h);
+  float* dRH = PWhhT + b_packed(h, h);
+  float* PH = dRH + bh1;
+  float* PG = PH + a_packed(h, KC);
   float* carry = dH0;  // the gradient reaching H_{t-1}; after the loop, H0's
 
 #pragma omp parallel
   {
-    transpose(Wzr, h, 2 * h, WzrT);
-    transpose(Whh, h, h, WhhT);
+    pack_b(Wzr, 1, 2 * h, 2 * h, h, PWzrT);  // W_hzr^T (2h x h)
+    pack_b(Whh, 1, h, h, h, PWhhT);          // W_hh^T
     for (int s = T - 1; s >= 0; --s) {
       const int t = step_at(s, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
@@ -132,7 +152,7 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
           carry[i] = dh * z;
         }
       }
-      gemm(B, h, h, dgh, h, 1, WhhT, h, dRH, h, false);
+      gemm_panels(B, h, h, dgh, h, 1, (long)kMR * h, PWhhT, 32, 32L * h, dRH, h, false);
 #pragma omp for schedule(static)
       for (int b = 0; b < B; ++b) {
         for (int j = 0; j < h; ++j) {
@@ -142,20 +162,26 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
           carry[i] += dRH[i] * r;
         }
       }
-      gemm(B, h, 2 * h, dzr, 2 * h, 1, WzrT, h, carry, h, true);
+      gemm_panels(B, h, 2 * h, dzr, 2 * h, 1, (long)kMR * 2 * h, PWzrT, 32, 64L * h, carry, h,
+                  true);
     }
 
-    // Weight gradients over all steps at once: dW_hzr = sum_t H_{t-1}^T dG_zr,t, split into
-    // the step that read H0 and the T - 1 steps that read an earlier output of Y.
-    const int first = step_at(0, T, reverse);
-    gemm(h, 2 * h, B, H0, 1, h, dXZR + first * bh2, 2 * h, dWzr, 2 * h, false);
-    if (T > 1) {
-      // Forward order: Y[0 .. T-2] feed steps 1 .. T-1; reverse: Y[1 .. T-1] feed 0 .. T-2.
-      const float* Yp = reverse ? Y + bh1 : Y;
-      const float* dG = reverse ? dXZR : dXZR + bh2;
-      gemm(h, 2 * h, (T - 1) * B, Yp, 1, h, dG, 2 * h, dWzr, 2 * h, true);
+    // Weight gradients over all steps at once: dW_hzr = sum_t H_{t-1}^T dG_zr,t and
+    // dW_hh = sum_t (R_t * H_{t-1})^T dH~_t, products with K = T B whose row k = t B + b of
+    // H_{t-1} is H0's at the first step processed and an output of Y elsewhere.
+    for (int k0 = 0; k0 < TB; k0 += KC) {
+      const int kc = TB - k0 < KC ? TB - k0 : KC;
+      pack_a_t([&](int k) {
+        const int t = (k0 + k) / B, s = reverse ? T - 1 - t : t;
+        return (s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1) + (long)((k0 + k) % B) * h;
+      }, kc, h, PH);
+      pack_b(dXZR + (long)k0 * 2 * h, 2 * h, 1, kc, 2 * h, PG);
+      gemm_panels(h, 2 * h, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dWzr, 2 * h,
+                  k0 > 0);
+      pack_a_t([&](int k) { return RH + (long)(k0 + k) * h; }, kc, h, PH);
+      pack_b(dXH + (long)k0 * h, h, 1, kc, h, PG);
+      gemm_panels(h, h, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dWhh, h, k0 > 0);
     }
-    gemm(h, h, T * B, RH, 1, h, dXH, h, dWhh, h, false);
     column_sums(dXZR, (long)T * B, 2 * h, dbzr);
     column_sums(dXH, (long)T * B, h, dbh);
   }
