@@ -47,9 +47,11 @@ using d2l::column_sums;
 using d2l::gemm_panels;
 using d2l::kMR;
 using d2l::pack_a;
-using d2l::pack_a_t;
 using d2l::pack_b;
+using d2l::previous_hidden;
 using d2l::step_at;
+using d2l::weight_gradient;
+using d2l::weight_gradient_scratch;
 
 // One row of the batch at one step, after the hidden product hw = H_{t-1} W_h: the gates
 // g = Z | R | A, then H~_t and H_t.
@@ -150,16 +152,15 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   const long bh1 = (long)B * h, bh2 = 2 * bh1, bh3 = 3 * bh1;
   const int h3 = 3 * h;
 
-  // Scratch, packed: W_h^T and a step's dG for the steps; KC rows of H_{t-1}^T and of dG at
-  // a time for dW_h (so that a chunk stays in cache). Unpacked: dG of every step, (T, B, 3h)
-  // (its dZ | dR part is also written to dXZR; dA is the gradient of no input).
-  const int TB = T * B, KC = 256;
+  // Scratch, packed: W_h^T and a step's dG for the steps; the chunks of dW_h's product.
+  // Unpacked: dG of every step, (T, B, 3h) (its dZ | dR part is also written to dXZR; dA is
+  // the gradient of no input).
+  const int TB = T * B;
   float* PWT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
-      b_packed(h3, h) + a_packed(B, h3) + a_packed(h, KC) + b_packed(KC, h3) + TB * (long)h3)));
+      b_packed(h3, h) + a_packed(B, h3) + weight_gradient_scratch(h, h3) + TB * (long)h3)));
   float* PS = PWT + b_packed(h3, h);
-  float* PH = PS + a_packed(B, h3);
-  float* PG = PH + a_packed(h, KC);
-  float* DG = PG + b_packed(KC, h3);
+  float* PW = PS + a_packed(B, h3);
+  float* DG = PW + weight_gradient_scratch(h, h3);
   float* carry = dH0;  // the gradient reaching H_{t-1}; after the loop, H0's
 
 #pragma omp parallel
@@ -180,17 +181,9 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
       gemm_panels(B, h, h3, PS, 1, kMR, (long)kMR * h3, PWT, 32, 32L * h3, carry, h, true);
     }
 
-    // dW_h = sum_t H_{t-1}^T dG_t over all steps at once: one product with K = T B, whose
-    // row k = t B + b reads H0 at the first step processed and an output of Y elsewhere.
-    for (int k0 = 0; k0 < TB; k0 += KC) {
-      const int kc = TB - k0 < KC ? TB - k0 : KC;
-      pack_a_t([&](int k) {
-        const int t = (k0 + k) / B, s = reverse ? T - 1 - t : t;
-        return (s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1) + (long)((k0 + k) % B) * h;
-      }, kc, h, PH);
-      pack_b(DG + (long)k0 * h3, h3, 1, kc, h3, PG);
-      gemm_panels(h, h3, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dWh, h3, k0 > 0);
-    }
+    // dW_h = sum_t H_{t-1}^T dG_t over all steps at once.
+    weight_gradient([&](long k) { return previous_hidden(k, T, B, h, reverse, H0, Y); }, DG,
+                    TB, h, h3, dWh, PW);
     column_sums(DG, TB, h3, db);
     column_sums(dXH, TB, h, dbh);
   }

@@ -27,15 +27,16 @@ using namespace mxnet::ext;
 
 namespace {
 
-using d2l::a_packed;
 using d2l::act_sum;
 using d2l::b_packed;
 using d2l::column_sums;
 using d2l::gemm_panels;
 using d2l::kMR;
-using d2l::pack_a_t;
 using d2l::pack_b;
+using d2l::previous_hidden;
 using d2l::step_at;
+using d2l::weight_gradient;
+using d2l::weight_gradient_scratch;
 
 MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
                       std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
@@ -117,16 +118,14 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   const bool reverse = d2l::bool_attr(attrs, "reverse");
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
 
-  // Scratch: the transposed hidden weights, packed; the gradient reaching R * H_{t-1}; KC
-  // rows at a time of the weight gradients' operands (H_{t-1}^T or (R * H_{t-1})^T, and
-  // dG), packed, so that the scratch does not grow with T B and a chunk stays in cache.
-  const int TB = T * B, KC = 256;
+  // Scratch: the transposed hidden weights, packed; the gradient reaching R * H_{t-1}; the
+  // chunks of the weight gradients' products.
+  const int TB = T * B;
   float* PWzrT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
-      b_packed(2 * h, h) + b_packed(h, h) + bh1 + a_packed(h, KC) + b_packed(KC, 2 * h))));
+      b_packed(2 * h, h) + b_packed(h, h) + bh1 + weight_gradient_scratch(h, 2 * h))));
   float* PWhhT = PWzrT + b_packed(2 * h, h);
   float* dRH = PWhhT + b_packed(h, h);
-  float* PH = dRH + bh1;
-  float* PG = PH + a_packed(h, KC);
+  float* PW = dRH + bh1;
   float* carry = dH0;  // the gradient reaching H_{t-1}; after the loop, H0's
 
 #pragma omp parallel
@@ -167,23 +166,12 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
     }
 
     // Weight gradients over all steps at once: dW_hzr = sum_t H_{t-1}^T dG_zr,t and
-    // dW_hh = sum_t (R_t * H_{t-1})^T dH~_t, products with K = T B whose row k = t B + b of
-    // H_{t-1} is H0's at the first step processed and an output of Y elsewhere.
-    for (int k0 = 0; k0 < TB; k0 += KC) {
-      const int kc = TB - k0 < KC ? TB - k0 : KC;
-      pack_a_t([&](int k) {
-        const int t = (k0 + k) / B, s = reverse ? T - 1 - t : t;
-        return (s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1) + (long)((k0 + k) % B) * h;
-      }, kc, h, PH);
-      pack_b(dXZR + (long)k0 * 2 * h, 2 * h, 1, kc, 2 * h, PG);
-      gemm_panels(h, 2 * h, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dWzr, 2 * h,
-                  k0 > 0);
-      pack_a_t([&](int k) { return RH + (long)(k0 + k) * h; }, kc, h, PH);
-      pack_b(dXH + (long)k0 * h, h, 1, kc, h, PG);
-      gemm_panels(h, h, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dWhh, h, k0 > 0);
-    }
-    column_sums(dXZR, (long)T * B, 2 * h, dbzr);
-    column_sums(dXH, (long)T * B, h, dbh);
+    // dW_hh = sum_t (R_t * H_{t-1})^T dH~_t.
+    weight_gradient([&](long k) { return previous_hidden(k, T, B, h, reverse, H0, Y); }, dXZR,
+                    TB, h, 2 * h, dWzr, PW);
+    weight_gradient([&](long k) { return RH + k * h; }, dXH, TB, h, h, dWhh, PW);
+    column_sums(dXZR, TB, 2 * h, dbzr);
+    column_sums(dXH, TB, h, dbh);
   }
   return MX_SUCCESS;
 }

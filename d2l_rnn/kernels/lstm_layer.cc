@@ -45,9 +45,11 @@ using d2l::column_sums;
 using d2l::gemm_panels;
 using d2l::kMR;
 using d2l::pack_a;
-using d2l::pack_a_t;
 using d2l::pack_b;
+using d2l::previous_hidden;
 using d2l::step_at;
+using d2l::weight_gradient;
+using d2l::weight_gradient_scratch;
 
 // One row of the batch at one step, after the hidden product hw = H_{t-1} W_h: the gates
 // g = I | F | O | C~, then C_t, tanh(C_t) and H_t.
@@ -152,14 +154,12 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   const long bh1 = (long)B * h, bh4 = 4 * bh1;
   const int h4 = 4 * h;
 
-  // Scratch, packed: W_h^T and a step's dG for the steps; KC rows of H_{t-1}^T and of dG at
-  // a time for dW_h (so that the scratch does not grow with T B, and a chunk stays in cache).
-  const int TB = T * B, KC = 256;
+  // Scratch, packed: W_h^T and a step's dG for the steps; the chunks of dW_h's product.
+  const int TB = T * B;
   float* PWT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
-      b_packed(h4, h) + a_packed(B, h4) + a_packed(h, KC) + b_packed(KC, h4))));
+      b_packed(h4, h) + a_packed(B, h4) + weight_gradient_scratch(h, h4))));
   float* PS = PWT + b_packed(h4, h);
-  float* PH = PS + a_packed(B, h4);
-  float* PG = PH + a_packed(h, KC);
+  float* PW = PS + a_packed(B, h4);
   // The gradients reaching H_{t-1} and C_{t-1}; after the loop, H0's and C0's.
   float* carry_h = dH0;
   float* carry_c = dC0;
@@ -185,17 +185,9 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
       gemm_panels(B, h, h4, PS, 1, kMR, (long)kMR * h4, PWT, 32, 32L * h4, carry_h, h, false);
     }
 
-    // dW_h = sum_t H_{t-1}^T dG_t over all steps at once: one product with K = T B, whose
-    // row k = t B + b reads H0 at the first step processed and an output of Y elsewhere.
-    for (int k0 = 0; k0 < TB; k0 += KC) {
-      const int kc = TB - k0 < KC ? TB - k0 : KC;
-      pack_a_t([&](int k) {
-        const int t = (k0 + k) / B, s = reverse ? T - 1 - t : t;
-        return (s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1) + (long)((k0 + k) % B) * h;
-      }, kc, h, PH);
-      pack_b(dXW + (long)k0 * h4, h4, 1, kc, h4, PG);
-      gemm_panels(h, h4, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dWh, h4, k0 > 0);
-    }
+    // dW_h = sum_t H_{t-1}^T dG_t over all steps at once.
+    weight_gradient([&](long k) { return previous_hidden(k, T, B, h, reverse, H0, Y); }, dXW,
+                    TB, h, h4, dWh, PW);
     column_sums(dXW, TB, h4, db);
   }
   return MX_SUCCESS;

@@ -1,7 +1,7 @@
-// What the layer operators (gru_layer.cc, lstm_layer.cc) are built of: the register-blocked
-// matrix product (AVX-512, AVX2 or scalar) and the packing of its operands, the activation
-// passes, the transposes and column sums of their backward passes, and the order of the
-// steps. Every function here is called inside an OpenMP parallel region and shares its work
+// What the layer operators (gru_layer.cc, lstm_layer.cc, gru_cudnn_layer.cc) are built of:
+// the register-blocked matrix product (AVX-512, AVX2 or scalar) and the packing of its
+// operands, the weight gradients over all steps, the activation passes, the column sums of
+// the backward passes, and the order of the steps. Every function here is called inside an OpenMP parallel region and shares its work
 // among the threads.
 #ifndef D2L_RNN_RECURRENT_H_
 #define D2L_RNN_RECURRENT_H_
@@ -157,12 +157,6 @@ inline void gemm_panels(int M, int N, int K, const float* A, long sai, long sak,
   }
 }
 
-// Both operands as they lie in memory.
-inline void gemm(int M, int N, int K, const float* A, long sai, long sak, const float* B,
-                 long ldb, float* C, long ldc, bool acc) {
-  gemm_panels(M, N, K, A, sai, sak, kMR * sai, B, ldb, 32, C, ldc, acc);
-}
-
 // Packing. Rows of B or A that lie 4 KB apart (W_h's rows for h = 256, the gradients' rows)
 // fall into the same cache sets, so the kernel would fetch its panel from L3 at every use;
 // a packed panel is contiguous and stays in L1/L2. Each shares its panels among the threads.
@@ -218,6 +212,39 @@ inline void pack_a_t(Row row, int K, int M, float* P) {
   }
 }
 
+// Weight gradients over all steps at once: dW (M x N) = sum_k row(k)^T dG_k, a product with
+// K = T B, where row(k) -> const float* gives row k of the left operand (M values; its rows
+// may lie in different arrays) and dG is (K x N) row-major. Packed kKC rows at a time into
+// PH and PG (weight_gradient_scratch(M, N) floats), so that the scratch does not grow with
+// T B and a chunk stays in cache.
+constexpr int kKC = 256;
+
+inline long weight_gradient_scratch(int M, int N) { return a_packed(M, kKC) + b_packed(kKC, N); }
+
+template <class Row>
+inline void weight_gradient(Row row, const float* dG, long K, int M, int N, float* dW,
+                            float* scratch) {
+  float* PH = scratch;
+  float* PG = scratch + a_packed(M, kKC);
+  for (long k0 = 0; k0 < K; k0 += kKC) {
+    const int kc = K - k0 < kKC ? (int)(K - k0) : kKC;
+    pack_a_t([&](int k) { return row(k0 + k); }, kc, M, PH);
+    pack_b(dG + k0 * N, N, 1, kc, N, PG);
+    gemm_panels(M, N, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dW, N, k0 > 0);
+  }
+}
+
+// The step processed at position s of the loop (s = 0 first).
+inline int step_at(int s, int T, bool reverse) { return reverse ? T - 1 - s : s; }
+
+// H_{t-1} for row k = t B + b of a layer's time-major inputs: H0 at the first step processed
+// (t = 0 forward, t = T - 1 reversed), else the hidden state Y of the step before.
+inline const float* previous_hidden(long k, int T, int B, int h, bool reverse, const float* H0,
+                                    const float* Y) {
+  const int t = (int)(k / B), s = reverse ? T - 1 - t : t;
+  return (s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * (long)B * h) + (k % B) * h;
+}
+
 // ------------------------------------------------------------------------------------------
 // out[j] = f(a[j] + b[j] + c[j]) (act_sum) or f(a[j]) (act) for j < n, f = sigmoid or tanh,
 // by one thread. libm's scalar expf/tanhf would cost more than the products, so the vector
@@ -265,13 +292,6 @@ inline void act(const float* a, float* out, int n) {
 #endif
 
 // ------------------------------------------------------------------------------------------
-// W (rows x cols) -> WT (cols x rows), shared among the threads.
-inline void transpose(const float* W, int rows, int cols, float* WT) {
-#pragma omp for schedule(static)
-  for (int j = 0; j < cols; ++j)
-    for (int i = 0; i < rows; ++i) WT[j * rows + i] = W[i * cols + j];
-}
-
 // out[j] = sum_r X[r, j] for an (rows x cols) row-major X; the threads share the columns in
 // blocks of 64 and read rows in order (column by column would stride through memory).
 inline void column_sums(const float* X, long rows, int cols, float* out) {
@@ -287,9 +307,6 @@ inline void column_sums(const float* X, long rows, int cols, float* out) {
     for (int j = 0; j < n; ++j) out[j0 + j] = acc[j];
   }
 }
-
-// The step processed at position s of the loop (s = 0 first).
-inline int step_at(int s, int T, bool reverse) { return reverse ? T - 1 - s : s; }
 
 }  // namespace d2l
 
