@@ -1,6 +1,7 @@
 """The fused kernels compute the same function as the graphs they replace: the GRU and LSTM
 layer operators against the graphs of MXNet operators (outputs, final states, every gradient,
-every layout), the loss operator against Gluon's SoftmaxCrossEntropyLoss; and without a
+every layout), the loss operator against Gluon's SoftmaxCrossEntropyLoss, the update operator
+against the graph's clipped SGD step; and without a
 compiler everything still trains, on the graph route, with a warning.
 
 Where a C++ compiler is present the kernels must build: a failed build fails these tests
@@ -20,6 +21,8 @@ from mxnet.gluon import loss as gloss
 import d2l_rnn
 from d2l_rnn import kernels as fused
 from d2l_rnn.models import layers
+from d2l_rnn.training import loop
+from d2l_rnn.util.optim import clipped_sgd_step, global_norm
 from d2l_rnn.util.seeding import seed_everything
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,6 +158,65 @@ def test_fused_loss_keeps_nan_and_falls_back_for_other_dtypes(route):
 def test_fused_loss_names_mismatched_shapes():
     with pytest.raises(ValueError, match=r"scores \(N, V\) and labels \(N,\), got \(4, 6\) and \(5,\)"):
         fused.mean_cross_entropy(nd.zeros((4, 6)), nd.zeros((5,)))
+
+
+@pytest.mark.parametrize("n", [1, 11, 150])
+@pytest.mark.parametrize("theta", [None, 0.01, 1e6])
+def test_fused_sgd_equals_the_graph_step(route, n, theta):
+    rng = np.random.RandomState(n)
+    shapes = [(rng.randint(1, 40), rng.randint(1, 20)) if i % 3 else (rng.randint(1, 50),)
+              for i in range(n)]
+    w0 = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    g = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    graph = [nd.array(x) for x in w0]
+    clipped_sgd_step(graph, [nd.array(x) for x in g], 0.5, theta)
+    graph_norm = global_norm([nd.array(x) for x in g]).asnumpy()
+    weights = [nd.array(x) for x in w0]
+    norm = fused.fused_clipped_sgd(weights, [nd.array(x) for x in g], 0.5, theta)
+    assert norm.shape == (1,)
+    np.testing.assert_allclose(norm.asnumpy(), graph_norm, rtol=1e-5)
+    exact = np.sqrt(sum((x.astype(np.float64) ** 2).sum() for x in g))
+    assert norm.asscalar() == pytest.approx(exact, rel=1e-6)
+    factor = 1.0 if theta is None or exact <= theta else theta / exact
+    for w, w_graph, x, gx in zip(weights, graph, w0, g):
+        np.testing.assert_allclose(w.asnumpy(), w_graph.asnumpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w.asnumpy(), x - 0.5 * factor * gx, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_sgd_keeps_nan_like_the_graph(route):
+    g = [nd.array([[1.0, np.nan], [2.0, 3.0]]), nd.ones((3,))]
+    results = []
+    for step in (lambda w: fused.fused_clipped_sgd(w, g, 0.1, 0.01),
+                 lambda w: (clipped_sgd_step(w, g, 0.1, 0.01), global_norm(g))[1]):
+        w = [nd.ones((2, 2)), nd.ones((3,))]
+        results.append((step(w).asnumpy(), [x.asnumpy() for x in w]))
+    (n1, w1), (n2, w2) = results
+    assert np.isnan(n1).all() and np.isnan(n2).all()
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+
+
+def test_fused_sgd_declines_what_it_cannot_do_and_changes_nothing(route):
+    w64 = [nd.ones((2, 2), dtype="float64")]
+    assert fused.fused_clipped_sgd(w64, [nd.ones((2, 2), dtype="float64")], 1.0, None) is None
+    assert w64[0].asnumpy().tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    route(False)
+    w = [nd.ones((2,))]
+    assert fused.fused_clipped_sgd(w, [nd.ones((2,))], 1.0, None) is None
+    assert w[0].asnumpy().tolist() == [1.0, 1.0]
+
+
+def test_the_trainers_update_through_the_operator(route, monkeypatch, small_lyrics):
+    calls = []
+    real = loop.fused_clipped_sgd
+    monkeypatch.setattr(loop, "fused_clipped_sgd",
+                        lambda *a: calls.append(real(*a)) or calls[-1])
+    ci, c2i, i2c, V = small_lyrics
+    d2l_rnn.train_and_predict_rnn(
+        d2l_rnn.gru, d2l_rnn.get_params_fn("gru", V, 8), d2l_rnn.init_gru_state, 8, V,
+        mx.cpu(), ci[:400], i2c, c2i, False, 1, 5, 1.0, 0.01, 4, 2, 1, [], quiet=True)
+    assert calls and all(norm is not None for norm in calls), \
+        "the training loop did not update through d2l_clipped_sgd"
 
 
 @pytest.mark.parametrize("kind", LAYER_KINDS)

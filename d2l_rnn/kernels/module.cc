@@ -1,5 +1,6 @@
 // The library's entry point for mx.library.load: it checks the MXNet version. The operators
-// register themselves (REGISTER_OP) in gru_layer.cc, lstm_layer.cc and softmax_ce.cc.
+// register themselves (REGISTER_OP) in gru_layer.cc, lstm_layer.cc, gru_cudnn_layer.cc,
+// softmax_ce.cc and sgd.cc.
 #include "mxnet/lib_api.h"
 
 mxnet::ext::MXReturnValue initialize(int version) {

@@ -26,7 +26,7 @@ from mxnet import autograd, nd
 
 from ..data import batches_per_epoch, data_iter_consecutive, data_iter_random
 from ..generate import generate_texts
-from ..kernels import mean_cross_entropy
+from ..kernels import fused_clipped_sgd, mean_cross_entropy
 from ..models import ScratchModel, build_model
 from ..util.fileio import check_folder
 from ..util.optim import Optimizer, global_norm
@@ -173,8 +173,8 @@ def _replicas(model, parallel, config):
         model.materialize()
         parallel.broadcast(model.arrays()[0])
     replicas = model.replicas(parallel.ctxs)
-    return replicas, [Optimizer(r.arrays, "sgd", config.lr, config.clipping_theta)
-                      for r in replicas]
+    return replicas, [Optimizer(r.arrays, "sgd", config.lr, config.clipping_theta,
+                                fused_sgd=fused_clipped_sgd) for r in replicas]
 
 
 def train_language_model(model_config, config, corpus, ctx=None, **kwargs):

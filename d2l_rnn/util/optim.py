@@ -91,12 +91,16 @@ class Optimizer(object):
     (a Gluon net's arrays only exist after its first forward pass). ``name`` 'sgd' runs
     :func:`clipped_sgd_step`; any other name is an MXNet optimizer (``'adam'``...) created
     with ``options``. ``schedule(k)`` multiplies ``lr`` at step k (None: constant).
+    ``fused_sgd(weights, grads, lr, theta)``: an accelerated :func:`clipped_sgd_step` that
+    returns the norm, or None when it does not apply (the trainers pass
+    ``d2l_rnn.kernels.fused_clipped_sgd``).
     """
 
     def __init__(self, arrays, name="sgd", lr=0.01, clipping_theta=None, schedule=None,
-                 **options):
+                 fused_sgd=None, **options):
         self.arrays, self.name, self.lr = arrays, name, lr
         self.clipping_theta, self.schedule, self.steps = clipping_theta, schedule, 0
+        self.fused_sgd = fused_sgd
         self._updater = None
         if name != "sgd":
             self._mx = mx.optimizer.create(name, learning_rate=lr, **options)
@@ -109,6 +113,10 @@ class Optimizer(object):
         lr = self.lr * (self.schedule(self.steps) if self.schedule else 1.0)
         self.steps += 1
         weights, grads = self.arrays()
+        if self._updater is None and self.fused_sgd is not None:
+            norm = self.fused_sgd(weights, grads, lr, self.clipping_theta)
+            if norm is not None:
+                return norm
         norm = global_norm(grads)
         if self._updater is None:
             clipped_sgd_step(weights, grads, lr, self.clipping_theta, norm)
