@@ -443,8 +443,8 @@ def main(argv=None):
         "book scratch")}
     gflop_limit = {k: flops_per_token(k, BOOK["num_hiddens"], V, False) * tokens / 1e9
                    for k in ("gru", "lstm")}
-    print("\n%-28s %9s %10s %9s %9s %8s %7s %6s" % ("row", "s/epoch", "tokens/s", "peak MiB",
-                                                      "vs book", "GFLOP/s", "% peak", "peak"))
+    print("\n%-28s %9s %10s %9s %9s %8s %7s %6s" % (
+        "row", "s/epoch", "tokens/s", "peak MiB", "vs book", "GFLOP/s", "% peak", "peak"))
     for r in results:
         r["ratio_to_book_scratch"] = r["seconds_per_epoch"] / base[r["model"]] \
             if r["model"] in base else None
@@ -464,7 +464,8 @@ def main(argv=None):
 
     if scaling:
         print("\nscaling: our scratch models on %d characters (vocabulary %d), 1 warm-up + 1 "
-              "timed epoch; %% of the FullyConnected peak measured after each row, peak resident memory"
+              "timed epoch; %% of the FullyConnected peak measured after each row, peak "
+              "resident memory"
               % (len(full[0]), full[3]))
         print("%-5s %8s %6s %10s %9s %8s %7s %9s"
               % ("model", "hidden", "steps", "tokens/s", "s/epoch", "GFLOP/s", "% peak",

@@ -3,7 +3,9 @@
 One generator serves every model (a :class:`~d2l_rnn.models.LanguageModel`): it feeds the
 prefix through the model and then appends characters one at a time, greedily (the book's
 argmax, the default) or by sampling with a temperature and/or from the ``top_k`` most likely
-characters, for several samples at once as one batch. Sampling draws from its own
+characters, for several samples at once as one batch. Greedy steps stay on the device
+(``LanguageModel.greedy``; a scratch model of the package runs them as compiled chunks of
+steps, ``models/layers.py``). Sampling draws from its own
 ``numpy.random.RandomState(seed)``, so a seed gives the same samples every time and
 generating never disturbs the training random streams. ``predict_rnn`` and
 ``predict_rnn_gluon`` keep the book's signatures. The rules themselves (prefix checks,
@@ -42,25 +44,23 @@ def generate_texts(model, prefix, num_chars, char_to_idx, idx_to_char, *, temper
     if len(indices) > 1:
         _, state = model(nd.array([indices[:-1]] * num_samples, ctx=ctx), state)
     last = nd.array([[indices[-1]]] * num_samples, ctx=ctx)
-    picks = []  # greedy: the chosen indices stay on the device until the end
     for k in range(num_chars):
         Y, state = model(last, state)  # (num_samples, vocab): one step, batch num_samples
         if k == 0:
             check_scores(Y.asnumpy())
         if greedy:
-            # Argmax on the device in float32, exactly as the book does; fed back without a
-            # round trip through the host, so the steps queue up in MXNet's engine.
+            # Argmax on the device in float32, exactly as the book does; the rest of the
+            # steps feed it back without a round trip through the host (model.greedy).
             last = Y.argmax(axis=1).reshape((-1, 1))
-            picks.append(last)
-            continue
+            chosen = last if num_chars == 1 else nd.concat(
+                last, model.greedy(last, state, num_chars - 1), dim=1)
+            for out, row in zip(outputs, chosen.asnumpy().astype(np.int64)):
+                out.extend(int(i) for i in row)
+            break
         nxt = sample_next(Y.asnumpy(), temperature, top_k, rngs)
         for out, i in zip(outputs, nxt):
             out.append(int(i))
         last = nd.array(nxt.reshape(-1, 1), ctx=ctx)
-    if picks:
-        chosen = nd.concat(*picks, dim=1).asnumpy().astype(np.int64)  # (num_samples, num_chars)
-        for out, row in zip(outputs, chosen):
-            out.extend(int(i) for i in row)
     return ["".join(idx_to_char[i] for i in out) for out in outputs]
 
 

@@ -9,6 +9,8 @@ from mxnet.gluon import rnn as grnn
 
 import d2l_rnn
 from d2l_rnn.generate import generate_texts, sample_next
+from d2l_rnn.models import LanguageModel, ModelConfig, build_model
+from d2l_rnn.util.seeding import seed_everything
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +125,29 @@ def test_generate_texts_matches_book_greedy_step(trained):
         else:
             out.append(char_to_idx["开"])
     assert ours == "".join(idx_to_char[i] for i in out)
+
+
+@pytest.mark.parametrize("kind,num_layers,bidirectional", [
+    ("gru", 1, False), ("lstm", 2, False), ("rnn", 1, True), ("gru_cudnn", 1, False)])
+@pytest.mark.parametrize("n", [1, 31, 33, 70])  # around and beyond the 32-step chunks
+@pytest.mark.parametrize("fused", [True, False])
+def test_compiled_greedy_chunks_choose_what_step_by_step_chooses(
+        kind, num_layers, bidirectional, n, fused):
+    seed_everything(n)
+    model = build_model(ModelConfig("scratch", kind, 40, 24, num_layers, bidirectional))
+    for p in model.params:  # large weights: the choices depend on the state, not on b_q
+        p[:] = p * 60
+    X = mx.nd.array([[3], [5], [7]])
+    old = d2l_rnn.kernels.set_enabled(fused)
+    try:
+        fast = model.greedy(X, model.begin_state(3), n)
+        slow = LanguageModel.greedy(model, X, model.begin_state(3), n)
+    finally:
+        d2l_rnn.kernels.set_enabled(old)
+    assert fast.shape == slow.shape == (3, n)
+    np.testing.assert_array_equal(fast.asnumpy(), slow.asnumpy())
+    if n > 1:
+        assert len(np.unique(slow.asnumpy())) > 2  # a real walk, not one repeated character
 
 
 def _gluon_layers():

@@ -13,6 +13,7 @@ module does the rest, the same way for every cell:
 * the output layer ``H W_hq + b_q`` once over all steps;
 * for token indices, the whole unrolled model compiled once per shape by MXNet
   (:class:`_UnrolledGraph`), so Python and the dispatcher are not paid for every small op;
+  greedy generation likewise runs as compiled chunks of steps (:func:`greedy`);
 * where the registry says a fused kernel exists (the book's GRU) and it is available, the
   kernel replaces the recurrence of a whole layer (``d2l_rnn.kernels``; same function,
   tested equal in ``tests/test_kernels.py``).
@@ -133,15 +134,41 @@ class _UnrolledGraph(HybridBlock):
         return (Y,) + tuple(new_state)
 
 
+class _GreedyGraph(HybridBlock):
+    """``num_steps`` steps of greedy generation compiled as one graph: each step's argmax
+    (in float32, as the book takes it) is the next step's input. Generating a character
+    step by step pays Python and MXNet's dispatch (~0.5 ms) per character, more than the
+    step's arithmetic at the chapter's sizes; here it is paid once per chunk of steps.
+
+    X: the last indices (1, batch); returns the chosen indices (num_steps, batch) and the
+    state after them.
+    """
+
+    def __init__(self, kind, cell, fused, num_states, num_steps, h, V, layout):
+        super(_GreedyGraph, self).__init__()
+        self._model, self._num_states = (kind, cell, fused), num_states
+        self._num_steps, self._dims = num_steps, (1, h, V, layout)
+
+    def hybrid_forward(self, F, X, *args):
+        state, params = args[:self._num_states], args[self._num_states:]
+        picks = []
+        for _ in range(self._num_steps):
+            Y, state = _forward(F, *self._model, X, state, params, *self._dims)
+            X = F.reshape(F.argmax(Y, axis=1), (1, -1))
+            picks.append(X)
+        return (F.concat(*picks, dim=0),) + tuple(state)
+
+
 _GRAPHS = OrderedDict()
 _MAX_GRAPHS = 32  # one per (model, num_steps, batch, sizes, layout, context) in use
 
 
-def _graph(key, *args):
+def _graph(key, *args, block=_UnrolledGraph):
+    key = (block,) + key
     if key in _GRAPHS:
         _GRAPHS.move_to_end(key)
     else:
-        g = _UnrolledGraph(*args)
+        g = block(*args)
         g.hybridize(static_alloc=True, static_shape=True)
         _GRAPHS[key] = g
         if len(_GRAPHS) > _MAX_GRAPHS:
@@ -229,14 +256,44 @@ def _check_shapes(kind, params, h, L, D):
                 % (name, tuple(p.shape), kind.name, h, want))
 
 
-def model_function(kind):
-    """Mark a scratch model function as one of the registry's ``kind``: it takes token
-    indices (num_steps, batch) as well as the book's one-hot list (``takes_token_indices``),
-    and a configuration can name it (``kind``)."""
+def model_function(kind, cell):
+    """Mark a scratch model function as one of the registry's ``kind``, run with ``cell``: it
+    takes token indices (num_steps, batch) as well as the book's one-hot list
+    (``takes_token_indices``), a configuration can name it (``kind``), and it generates
+    greedily in compiled chunks (``fn.greedy``, see :func:`greedy`)."""
     def mark(fn):
         fn.takes_token_indices, fn.kind = True, kind
+        fn.greedy = lambda X, state, params, num_steps: greedy(kind, cell, X, state, params,
+                                                               num_steps)
         return fn
     return mark
+
+
+GREEDY_CHUNK = 32  # steps per compiled greedy graph
+
+
+def greedy(kind, cell, X, state, params, num_steps):
+    """Generate ``num_steps`` characters greedily from the last indices X (1, batch) and
+    ``state``: the chosen indices (num_steps, batch), float32, left on the device.
+
+    The same choices as feeding each step's argmax back by hand, computed in compiled
+    chunks of :data:`GREEDY_CHUNK` steps (:class:`_GreedyGraph`); the last chunk's extra
+    steps are dropped.
+    """
+    kind = registry.get(kind)
+    layout = _layout(kind, state, params)
+    fused = uses_kernel(kind, X.context)
+    h, V = state[0].shape[-1], params[-1].shape[0]
+    K = min(GREEDY_CHUNK, num_steps)
+    g = _graph((kind.name, cell, fused, len(state), K, h, V, layout, X.context),
+               kind.name, cell, fused, len(state), K, h, V, layout, block=_GreedyGraph)
+    picks = []
+    for _ in range(0, num_steps, K):
+        outs = g(X, *state, *params)
+        picks.append(outs[0])
+        X, state = nd.slice_axis(outs[0], axis=0, begin=K - 1, end=K), outs[1:]
+    chosen = nd.concat(*picks, dim=0) if len(picks) > 1 else picks[0]
+    return chosen[:num_steps] if chosen.shape[0] > num_steps else chosen
 
 
 def run(kind, cell, inputs, state, params):

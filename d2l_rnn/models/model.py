@@ -131,6 +131,17 @@ class LanguageModel(object):
         of its parameters on the others."""
         raise NotImplementedError
 
+    def greedy(self, X, state, num_steps):
+        """Generate ``num_steps`` characters greedily: from the last indices X (batch, 1) and
+        ``state``, each step's argmax (float32) is the next step's input. Returns the chosen
+        indices (batch, num_steps), float32, left on the device (no host sync per step)."""
+        picks = []
+        for _ in range(num_steps):
+            Y, state = self(X, state)  # (batch, vocab): one step
+            X = Y.argmax(axis=1).reshape((-1, 1))
+            picks.append(X)
+        return nd.concat(*picks, dim=1)
+
     def materialize(self):
         """Create parameters whose shapes Gluon infers at the first forward pass (a no-op
         for a scratch model): afterwards ``arrays()`` has every parameter."""
@@ -188,6 +199,12 @@ class ScratchModel(LanguageModel):
 
     def begin_state(self, batch_size):
         return list(self.init_state(batch_size, self.config.num_hiddens, self.ctx))
+
+    def greedy(self, X, state, num_steps):
+        # The package's model functions run the steps as compiled chunks (layers.greedy).
+        if getattr(self.fn, "greedy", None) is None:
+            return super(ScratchModel, self).greedy(X, state, num_steps)
+        return self.fn.greedy(X.T, state, self.params, num_steps).T
 
     def arrays(self):
         return self.params, [p.grad for p in self.params]

@@ -71,7 +71,7 @@ GRU = layers.Cell(gru_input_weights, gru_recurrence)
 GRU_CUDNN = layers.Cell(gru_input_weights, gru_cudnn_recurrence)
 
 
-@layers.model_function("gru")
+@layers.model_function("gru", GRU)
 def gru(inputs, state, params):
     """Scratch GRU, the book's model function: ``(outputs, state)``.
 
@@ -84,7 +84,7 @@ def gru(inputs, state, params):
     return layers.run("gru", GRU, inputs, state, params)
 
 
-@layers.model_function("gru_cudnn")
+@layers.model_function("gru_cudnn", GRU_CUDNN)
 def gru_cudnn(inputs, state, params):
     """Scratch GRU in the variant of cuDNN and Gluon's ``rnn.GRU`` (equations:
     :func:`gru_cudnn_recurrence`); parameters from ``get_gru_params(..., variant='cudnn')``;

@@ -51,7 +51,7 @@ def lstm_input_weights(F, p, h):
 LSTM = layers.Cell(lstm_input_weights, lstm_recurrence)
 
 
-@layers.model_function("lstm")
+@layers.model_function("lstm", LSTM)
 def lstm(inputs, state, params):
     """Scratch LSTM, the book's model function: ``(outputs, state)``.
 

@@ -34,7 +34,7 @@ def rnn_input_weights(F, p, h):
 RNN = layers.Cell(rnn_input_weights, rnn_recurrence)
 
 
-@layers.model_function("rnn")
+@layers.model_function("rnn", RNN)
 def rnn(inputs, state, params):
     """Scratch RNN, the book's model function: ``(outputs, state)``.
 
