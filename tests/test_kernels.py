@@ -20,7 +20,8 @@ from mxnet.gluon import loss as gloss
 
 import d2l_rnn
 from d2l_rnn import kernels as fused
-from d2l_rnn.models import layers
+from d2l_rnn.models import concise, layers
+from d2l_rnn.models.concise import gluon_layer
 from d2l_rnn.training import loop
 from d2l_rnn.util.optim import clipped_sgd_step, global_norm
 from d2l_rnn.util.seeding import seed_everything
@@ -158,6 +159,39 @@ def test_fused_loss_keeps_nan_and_falls_back_for_other_dtypes(route):
 def test_fused_loss_names_mismatched_shapes():
     with pytest.raises(ValueError, match=r"scores \(N, V\) and labels \(N,\), got \(4, 6\) and \(5,\)"):
         fused.mean_cross_entropy(nd.zeros((4, 6)), nd.zeros((5,)))
+
+
+@pytest.mark.parametrize("cell,L,bi,B,T,h", [
+    ("gru", 1, False, 32, 35, 32), ("lstm", 1, False, 32, 35, 32), ("gru", 2, True, 3, 7, 20),
+    ("lstm", 3, False, 1, 5, 17), ("lstm", 1, True, 2, 1, 9)])
+def test_concise_model_through_the_kernels_equals_gluons_operator(route, cell, L, bi, B, T, h):
+    V = 29
+    seed_everything(B * T + h)
+    net = d2l_rnn.RNNModel(gluon_layer(cell, h, L, bi), V)
+    net.initialize(mx.init.Normal(0.3))
+    X = nd.array(np.random.RandomState(h).randint(0, V, (B, T)))
+    net(X, net.begin_state(batch_size=B))  # Gluon infers the shapes
+    # Fixed random weights of the outputs in the loss, so that every output's gradient differs.
+    out_weights = nd.array(np.random.RandomState(3).normal(size=(T * B, V)))
+    # A state that is not zero: at one step, the hidden weights' gradients depend on it.
+    state0 = [nd.array(np.random.RandomState(i).normal(size=s.shape))
+              for i, s in enumerate(net.begin_state(batch_size=B))]
+    results = []
+    for on in (True, False):
+        route(on)
+        with autograd.record():
+            assert (concise._kernel_kind(net.rnn, X) is not None) == on
+            Y, S = net(X, [s.copy() for s in state0])
+            loss = (Y * out_weights).sum() + sum((s * s).sum() for s in S)
+        loss.backward()
+        results.append([Y.asnumpy()] + [s.asnumpy() for s in S]
+                       + [p.grad().asnumpy().copy() for p in net.collect_params().values()])
+    names = ["Y"] + ["state%d" % i for i in range(len(S))] + list(net.collect_params())
+    for name, fast, graph in zip(names, *results):
+        scale = np.abs(graph).max()
+        assert scale > 0, name
+        np.testing.assert_allclose(fast / scale, graph / scale, rtol=1e-4, atol=2e-5,
+                                   err_msg=name)
 
 
 @pytest.mark.parametrize("n", [1, 11, 150])

@@ -36,7 +36,7 @@ def mgu_input_weights(F, p, h):
 MGU = layers.Cell(mgu_input_weights, mgu_recurrence)
 
 
-@layers.model_function("mgu")
+@layers.model_function("mgu", MGU)
 def mgu(inputs, state, params):
     return layers.run("mgu", MGU, inputs, state, params)
 '''

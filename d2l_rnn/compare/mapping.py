@@ -22,7 +22,7 @@ import numpy as np
 from mxnet import nd
 
 from ..models import registry
-from ..models.concise import layer_cell
+from ..models.concise import layer_cell, scratch_parameters
 from ..models.scratch import param_names
 
 
@@ -47,12 +47,6 @@ def _directions(num_layers, bidirectional):
     return [(d, k) for k in range(num_layers) for d in ("lr" if bidirectional else "l")]
 
 
-def _blocks(a, num_gates):
-    """Split a Gluon stacked array (gates * h, ...) into its gate blocks."""
-    h = a.shape[0] // num_gates
-    return [a[g * h:(g + 1) * h] for g in range(num_gates)]
-
-
 def gluon_to_scratch(model, variant="cudnn", grads=False, any_activation=False):
     """The scratch parameter list (NumPy float32 arrays) equal to an ``RNNModel``'s weights.
 
@@ -64,9 +58,7 @@ def gluon_to_scratch(model, variant="cudnn", grads=False, any_activation=False):
     enter the sum with weight one), not their sum. ``any_activation=True`` maps a ReLU RNN
     too (as :func:`layer_layout`).
     """
-    kind, num_layers, bidirectional, h = layer_layout(model.rnn, any_activation)
-    skind = registry.scratch_kind(kind, variant)
-    gates = skind.gluon_gates
+    layer_layout(model.rnn, any_activation)
     p = model.rnn.collect_params()
     prefix = model.rnn.prefix
 
@@ -74,25 +66,8 @@ def gluon_to_scratch(model, variant="cudnn", grads=False, any_activation=False):
         param = p[prefix + name]
         return (param.grad() if grads else param.data()).asnumpy()
 
-    out = []
-    for d, k in _directions(num_layers, bidirectional):
-        w_x = dict(zip(gates, _blocks(get("%s%d_i2h_weight" % (d, k)), len(gates))))
-        w_h = dict(zip(gates, _blocks(get("%s%d_h2h_weight" % (d, k)), len(gates))))
-        b_x = dict(zip(gates, _blocks(get("%s%d_i2h_bias" % (d, k)), len(gates))))
-        b_h = dict(zip(gates, _blocks(get("%s%d_h2h_bias" % (d, k)), len(gates))))
-        for name in skind.layer_params:
-            if name == "b_hh":  # cuDNN GRU: the candidate's hidden bias, kept apart
-                out.append(b_h["h"])
-                continue
-            role, gate = name[:-1], name[-1]
-            if role == "W_x":
-                out.append(w_x[gate].T)
-            elif role == "W_h":
-                out.append(w_h[gate].T)
-            elif grads or (skind.name == "gru_cudnn" and gate == "h"):
-                out.append(b_x[gate])
-            else:
-                out.append(b_x[gate] + b_h[gate])
+    out = scratch_parameters(model.rnn, get, lambda a, begin, end: a[begin:end],
+                             np.transpose, variant, sum_biases=not grads)
     dense = model.dense.collect_params()
     W = dense[model.dense.prefix + "weight"]
     b = dense[model.dense.prefix + "bias"]

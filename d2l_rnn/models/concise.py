@@ -73,6 +73,65 @@ def run_layer(layer, X, state):
     return out[0], list(out[1:])
 
 
+def scratch_parameters(layer, array, rows, transpose, variant="cudnn", sum_biases=True):
+    """The layer parameters of the scratch model that computes what a Gluon recurrent
+    ``layer`` computes, per layer and direction in the scratch order (``l0``, ``r0``, ``l1``,
+    ...; the book's names within each, see ``scratch.param_names``), without the output layer.
+
+    Gluon stacks the gate blocks of ``i2h_weight`` (gates * h, inputs), ``h2h_weight``,
+    ``i2h_bias`` and ``h2h_bias`` in its gate order (``Kind.gluon_gates``); the book's
+    weights are those blocks transposed, and its bias per gate the sum of Gluon's two (the
+    cuDNN GRU keeps the candidate's hidden bias apart as ``b_hh``). ``array(name)`` gives
+    Gluon's array of that name ('l0_i2h_weight'), ``rows(a, begin, end)`` rows of it and
+    ``transpose(a)`` its transpose: NumPy for copies of the weights, NDArray operators for
+    views that autograd differentiates. ``sum_biases=False`` takes ``i2h_bias`` alone (the
+    gradient of either summand is the gradient of the sum). ``variant``: the scratch GRU
+    ('cudnn': exact; 'book': the candidate's biases summed).
+    """
+    cell, _ = layer_cell(layer)
+    kind = registry.scratch_kind(cell, variant)
+    gates, h = kind.gluon_gates, layer._hidden_size
+    out = []
+    for k in range(layer._num_layers):
+        for d in "lr"[:layer._dir]:
+            def blocks(name):
+                a = array("%s%d_%s" % (d, k, name))
+                return {g: rows(a, i * h, (i + 1) * h) for i, g in enumerate(gates)}
+            w_x, w_h = blocks("i2h_weight"), blocks("h2h_weight")
+            b_x, b_h = blocks("i2h_bias"), blocks("h2h_bias")
+            for name in kind.layer_params:
+                role, gate = name[:-1], name[-1]
+                if name == "b_hh":
+                    out.append(b_h["h"])
+                elif role == "W_x":
+                    out.append(transpose(w_x[gate]))
+                elif role == "W_h":
+                    out.append(transpose(w_h[gate]))
+                elif not sum_biases or (kind.name == "gru_cudnn" and gate == "h"):
+                    out.append(b_x[gate])
+                else:
+                    out.append(b_x[gate] + b_h[gate])
+    return out
+
+
+def _kernel_kind(layer, inputs):
+    """The scratch kind whose fused kernel computes a Gluon ``layer`` on token indices
+    ``inputs`` (batch, num_steps), or None: Gluon's GRU is the cuDNN-variant GRU, its LSTM
+    the book's LSTM (its two biases summed). Not for a single step outside autograd
+    (generation: :func:`_one_step` is cheaper), nor for what :func:`run_layer` leaves to
+    Gluon, nor where the kernels do not run (switched off, no compiler, not a CPU)."""
+    from .layers import uses_kernel
+    mode = getattr(layer, "_mode", None)
+    if mode not in ("gru", "lstm") or not _plain(layer) \
+            or layer._lstm_state_clip_min is not None or layer._lstm_state_clip_max is not None \
+            or (inputs.shape[1] == 1 and not autograd.is_recording()):
+        return None
+    kind = registry.scratch_kind(mode, "cudnn").name
+    if layer.l0_i2h_weight.dtype != "float32" or not uses_kernel(kind, inputs.context):
+        return None
+    return kind
+
+
 def _plain(layer):
     """Whether ``layer`` is a Gluon RNN/GRU/LSTM whose computation :func:`run_layer` knows:
     no projection, no sequence lengths, 'TNC' layout, parameters initialised (at the first
@@ -120,7 +179,15 @@ class RNNModel(nn.Block):
     :meth:`begin_state`). Outputs: logits (num_steps * batch, vocab_size), time-major, and the
     new state. The dense layer reads the layer's whole output, so a bidirectional layer's
     2 * num_hiddens features need no extra setting.
+
+    Where the fused kernels run (``d2l_rnn.kernels``), a GRU or LSTM layer's steps are
+    computed by the scratch model of the same equations on views of this model's parameters
+    (same function: outputs and gradients equal Gluon's RNN operator to float32 round-off);
+    set ``fused = False`` on a model to always run Gluon's operator (the scratch-vs-Gluon
+    comparisons do, so that their Gluon side is independent of the scratch code).
     """
+
+    fused = True
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         if not isinstance(rnn_layer, nn.Block) or not hasattr(rnn_layer, "begin_state"):
@@ -142,10 +209,29 @@ class RNNModel(nn.Block):
             warnings.warn("dropout=%g of the Gluon %s layer has no effect on CPU in MXNet "
                           "1.9.1 (its fused RNN operator ignores it); it applies on GPU"
                           % (self.rnn._dropout, type(self.rnn).__name__), stacklevel=2)
+        kind = _kernel_kind(self.rnn, inputs) if self.fused else None
+        if kind is not None and 0 not in self.dense.weight.shape:  # the dense layer exists
+            return self._through_kernel(kind, inputs, state)
         X = nd.one_hot(inputs.T, self.vocab_size)  # (num_steps, batch, vocab_size)
         Y, state = run_layer(self.rnn, X, state)
         output = self.dense(Y.reshape((-1, Y.shape[-1])))
         return output, state
+
+    def _through_kernel(self, kind, inputs, state):
+        # The same model computed by the scratch model of the same equations on views of
+        # this model's parameters: a one-hot input times i2h_weight is a row lookup, and the
+        # fused layer operator runs each layer and direction (tests/test_kernels.py compares
+        # outputs and every gradient with Gluon's RNN operator). Measured at the chapter's
+        # sizes: the RNN operator takes ~60 ms forward and backward per minibatch, this ~15.
+        from .scratch import model_function
+        ctx = inputs.context
+        params = scratch_parameters(
+            self.rnn, lambda name: getattr(self.rnn, name).data(ctx),
+            lambda a, begin, end: nd.slice_axis(a, axis=0, begin=begin, end=end),
+            nd.transpose)
+        params += [nd.transpose(self.dense.weight.data(ctx)), self.dense.bias.data(ctx)]
+        output, state = model_function(kind)(inputs.T, tuple(state), params)
+        return output, list(state)
 
     def begin_state(self, *args, **kwargs):
         """Zero state of the wrapped layer: a list of (num_layers * num_directions, batch,

@@ -256,15 +256,17 @@ def _check_shapes(kind, params, h, L, D):
                 % (name, tuple(p.shape), kind.name, h, want))
 
 
-def model_function(kind, cell):
-    """Mark a scratch model function as one of the registry's ``kind``, run with ``cell``: it
-    takes token indices (num_steps, batch) as well as the book's one-hot list
-    (``takes_token_indices``), a configuration can name it (``kind``), and it generates
-    greedily in compiled chunks (``fn.greedy``, see :func:`greedy`)."""
+def model_function(kind, cell=None):
+    """Mark a scratch model function as one of the registry's ``kind``: it takes token
+    indices (num_steps, batch) as well as the book's one-hot list (``takes_token_indices``)
+    and a configuration can name it (``kind``). Given the :class:`Cell` it runs with, it also
+    generates greedily in compiled chunks (``fn.greedy``, see :func:`greedy`); without,
+    generation feeds each step back from Python."""
     def mark(fn):
         fn.takes_token_indices, fn.kind = True, kind
-        fn.greedy = lambda X, state, params, num_steps: greedy(kind, cell, X, state, params,
-                                                               num_steps)
+        if cell is not None:
+            fn.greedy = lambda X, state, params, num_steps: greedy(kind, cell, X, state,
+                                                                   params, num_steps)
         return fn
     return mark
 
