@@ -75,9 +75,10 @@ def check_deep(report, stdout):
             for key in ("scratch", "concise"):
                 assert abs(e["ratio_%s_to_book_concise" % key] * book["seconds_per_epoch"]
                            - e["ours_" + key]["seconds_per_epoch"]) < 1e-9
-        # The work grows with the layers and the directions; ours and the book's concise
-        # models execute the same products (one-hot input included), our scratch fewer.
-        assert e["ours_concise"]["gflop_per_epoch"] == book["gflop_per_epoch"]
+        # The work grows with the layers and the directions; the book's concise model
+        # multiplies the one-hot input, ours look its rows up (where the kernels run, as
+        # here), as our scratch models do.
+        assert e["ours_concise"]["gflop_per_epoch"] == e["ours_scratch"]["gflop_per_epoch"]
         assert e["ours_scratch"]["gflop_per_epoch"] < book["gflop_per_epoch"]
     work = {(e["model"], e["num_layers"], e["bidirectional"]):
             e["ours_concise"]["gflop_per_epoch"] for e in deep["rows"]}

@@ -150,6 +150,29 @@ def test_compiled_greedy_chunks_choose_what_step_by_step_chooses(
         assert len(np.unique(slow.asnumpy())) > 2  # a real walk, not one repeated character
 
 
+@pytest.mark.parametrize("kind,num_layers,bidirectional", [
+    ("gru", 1, False), ("lstm", 1, False), ("gru", 2, True), ("lstm", 2, False)])
+@pytest.mark.parametrize("n", [1, 33])
+def test_concise_compiled_greedy_chooses_what_gluon_step_by_step_chooses(
+        kind, num_layers, bidirectional, n):
+    """Through the kernels (views of the Gluon parameters) and step by step by Gluon's
+    equations: the same characters (float32 round-off apart, which random weights this
+    large do not bring near a tie)."""
+    seed_everything(n)
+    model = build_model(ModelConfig("concise", kind, 40, 24, num_layers, bidirectional))
+    model.materialize()
+    for p in model.net.collect_params().values():
+        p.set_data(p.data() * 60)
+    X = mx.nd.array([[3], [5], [7]])
+    fast = model.greedy(X, model.begin_state(3), n)
+    assert fast is not None and fast.shape == (3, n)
+    slow = LanguageModel.greedy(model, X, model.begin_state(3), n)
+    np.testing.assert_array_equal(fast.asnumpy(), slow.asnumpy())
+    model.net.fused = False  # Gluon's own operator: the loop step by step
+    np.testing.assert_array_equal(model.greedy(X, model.begin_state(3), n).asnumpy(),
+                                  slow.asnumpy())
+
+
 def _gluon_layers():
     return [grnn.GRU(24, num_layers=2), grnn.LSTM(17), grnn.LSTM(8, num_layers=3),
             grnn.RNN(16, activation="tanh"), grnn.RNN(8, num_layers=2),

@@ -180,7 +180,7 @@ def test_concise_model_through_the_kernels_equals_gluons_operator(route, cell, L
     for on in (True, False):
         route(on)
         with autograd.record():
-            assert (concise._kernel_kind(net.rnn, X) is not None) == on
+            assert (concise._kernel_kind(net.rnn, X.context) is not None) == on
             Y, S = net(X, [s.copy() for s in state0])
             loss = (Y * out_weights).sum() + sum((s * s).sum() for s in S)
         loss.backward()

@@ -114,20 +114,18 @@ def scratch_parameters(layer, array, rows, transpose, variant="cudnn", sum_biase
     return out
 
 
-def _kernel_kind(layer, inputs):
-    """The scratch kind whose fused kernel computes a Gluon ``layer`` on token indices
-    ``inputs`` (batch, num_steps), or None: Gluon's GRU is the cuDNN-variant GRU, its LSTM
-    the book's LSTM (its two biases summed). Not for a single step outside autograd
-    (generation: :func:`_one_step` is cheaper), nor for what :func:`run_layer` leaves to
-    Gluon, nor where the kernels do not run (switched off, no compiler, not a CPU)."""
+def _kernel_kind(layer, ctx):
+    """The scratch kind whose fused kernel computes a Gluon ``layer`` on context ``ctx``, or
+    None: Gluon's GRU is the cuDNN-variant GRU, its LSTM the book's LSTM (its two biases
+    summed). None for what :func:`run_layer` leaves to Gluon and where the kernels do not
+    run (switched off, no compiler, not a CPU)."""
     from .layers import uses_kernel
     mode = getattr(layer, "_mode", None)
     if mode not in ("gru", "lstm") or not _plain(layer) \
-            or layer._lstm_state_clip_min is not None or layer._lstm_state_clip_max is not None \
-            or (inputs.shape[1] == 1 and not autograd.is_recording()):
+            or layer._lstm_state_clip_min is not None or layer._lstm_state_clip_max is not None:
         return None
     kind = registry.scratch_kind(mode, "cudnn").name
-    if layer.l0_i2h_weight.dtype != "float32" or not uses_kernel(kind, inputs.context):
+    if layer.l0_i2h_weight.dtype != "float32" or not uses_kernel(kind, ctx):
         return None
     return kind
 
@@ -209,13 +207,21 @@ class RNNModel(nn.Block):
             warnings.warn("dropout=%g of the Gluon %s layer has no effect on CPU in MXNet "
                           "1.9.1 (its fused RNN operator ignores it); it applies on GPU"
                           % (self.rnn._dropout, type(self.rnn).__name__), stacklevel=2)
-        kind = _kernel_kind(self.rnn, inputs) if self.fused else None
-        if kind is not None and 0 not in self.dense.weight.shape:  # the dense layer exists
+        # A single step outside autograd (generation): _one_step is cheaper.
+        single = inputs.shape[1] == 1 and not autograd.is_recording()
+        kind = None if single else self._kernel_kind(inputs.context)
+        if kind is not None:
             return self._through_kernel(kind, inputs, state)
         X = nd.one_hot(inputs.T, self.vocab_size)  # (num_steps, batch, vocab_size)
         Y, state = run_layer(self.rnn, X, state)
         output = self.dense(Y.reshape((-1, Y.shape[-1])))
         return output, state
+
+    def _kernel_kind(self, ctx):
+        # Also None before the first call has given the dense layer its input size.
+        if not self.fused or 0 in self.dense.weight.shape:
+            return None
+        return _kernel_kind(self.rnn, ctx)
 
     def _through_kernel(self, kind, inputs, state):
         # The same model computed by the scratch model of the same equations on views of
@@ -224,14 +230,28 @@ class RNNModel(nn.Block):
         # outputs and every gradient with Gluon's RNN operator). Measured at the chapter's
         # sizes: the RNN operator takes ~60 ms forward and backward per minibatch, this ~15.
         from .scratch import model_function
-        ctx = inputs.context
+        output, state = model_function(kind)(inputs.T, tuple(state),
+                                             self._scratch_view(inputs.context))
+        return output, list(state)
+
+    def _scratch_view(self, ctx):
         params = scratch_parameters(
             self.rnn, lambda name: getattr(self.rnn, name).data(ctx),
             lambda a, begin, end: nd.slice_axis(a, axis=0, begin=begin, end=end),
             nd.transpose)
-        params += [nd.transpose(self.dense.weight.data(ctx)), self.dense.bias.data(ctx)]
-        output, state = model_function(kind)(inputs.T, tuple(state), params)
-        return output, list(state)
+        return params + [nd.transpose(self.dense.weight.data(ctx)), self.dense.bias.data(ctx)]
+
+    def greedy(self, X, state, num_steps):
+        """``num_steps`` greedy characters from the last indices X (batch, 1): the chosen
+        indices (batch, num_steps), or None where the kernels do not compute this model
+        (then the caller feeds each step back itself). Runs as the scratch model's compiled
+        greedy chunks (``layers.greedy``) on views of the parameters."""
+        from .scratch import model_function
+        kind = self._kernel_kind(X.context)
+        if kind is None:
+            return None
+        return model_function(kind).greedy(X.T, tuple(state), self._scratch_view(X.context),
+                                           num_steps).T
 
     def begin_state(self, *args, **kwargs):
         """Zero state of the wrapped layer: a list of (num_layers * num_directions, batch,

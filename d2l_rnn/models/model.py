@@ -269,6 +269,14 @@ class ConciseModel(LanguageModel):
     def begin_state(self, batch_size):
         return self.net.begin_state(batch_size=batch_size, ctx=self.ctx)
 
+    def greedy(self, X, state, num_steps):
+        # An RNNModel whose layer the kernels compute runs compiled greedy chunks.
+        chosen = self.net.greedy(X, state, num_steps) if isinstance(self.net, RNNModel) \
+            else None
+        if chosen is None:
+            return super(ConciseModel, self).greedy(X, state, num_steps)
+        return chosen
+
     def arrays(self):
         # Frozen parameters (grad_req 'null') are neither clipped nor updated.
         params = [p for p in self.net.collect_params().values() if p.grad_req != "null"]
