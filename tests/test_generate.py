@@ -223,3 +223,21 @@ def test_one_step_by_the_equations_equals_the_rnn_operator(i, monkeypatch):
     for a, b in zip([Y] + list(new_state), [ours[0]] + list(ours[1])):
         assert a.shape == b.shape
         np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("i", [0, 1, 3])
+def test_one_step_looks_the_one_hot_product_up(i):
+    """Given the token indices, the single step takes the input product as columns of
+    i2h_weight: exactly what multiplying the one-hot rows gives."""
+    from mxnet import nd
+    from d2l_rnn.models import concise
+    layer = _gluon_layers()[i]
+    layer.initialize(mx.init.Normal(0.5))
+    tokens = nd.array([4, 0, 10])
+    X = nd.one_hot(tokens, 11).expand_dims(axis=0)
+    state = [nd.random.normal(shape=S.shape) for S in layer.begin_state(3)]
+    layer(X, state)
+    product = concise.run_layer(layer, X, state)
+    lookup = concise.run_layer(layer, X, state, indices=tokens)
+    for a, b in zip([product[0]] + product[1], [lookup[0]] + lookup[1]):
+        np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())

@@ -39,9 +39,11 @@ def layer_cell(layer):
     return (mode, None) if mode in ("gru", "lstm") else (None, None)
 
 
-def run_layer(layer, X, state):
+def run_layer(layer, X, state, indices=None):
     """``layer(X, state)`` for a Gluon recurrent layer: outputs (num_steps, batch, D * h) and
     the new state list, for X (num_steps, batch, input_size) in the layer's 'TNC' layout.
+    ``indices`` (batch,): the token indices of a single step whose one-hot rows X holds, if
+    so; the single-step route then looks the input product up instead of multiplying.
 
     The same computation as Gluon's (one ``RNN`` operator over the layer's parameters, joined
     into one vector in Gluon's order), except for the join: Gluon concatenates the flat
@@ -56,7 +58,7 @@ def run_layer(layer, X, state):
         return layer(X, state)
     if X.shape[0] == 1 and layer._dir == 1 and not autograd.is_recording() \
             and layer._lstm_state_clip_min is None and layer._lstm_state_clip_max is None:
-        return _one_step(layer, X, state)
+        return _one_step(layer, X, state, indices)
     names = ["%s%d_%s_%s" % (d, i, g, t) for t in ("weight", "bias")
              for i in range(layer._num_layers) for d in "lr"[:layer._dir]
              for g in ("i2h", "h2h")]
@@ -139,27 +141,36 @@ def _plain(layer):
         and layer._layout == "TNC" and 0 not in layer.l0_i2h_weight.shape
 
 
-def _one_step(layer, X, state):
+def _one_step(layer, X, state, indices=None):
     """One time step of a one-directional layer by Gluon's (cuDNN's) equations, gates in its
     order (GRU r, z, n; LSTM i, f, g, o), for generation: the RNN operator's fixed cost
     (~4 ms a call on CPU at 256 units, measured) is ten times these few small operations.
-    Equal to the operator up to float32 round-off (tests/test_generate.py)."""
+    Equal to the operator up to float32 round-off (tests/test_generate.py). With
+    ``indices`` (the tokens X is the one-hot of), the first layer's input product is a
+    column lookup: the same numbers without the (batch x vocab) product."""
     mode, h, ctx = layer._mode, layer._hidden_size, X.context
     x, new_state = X[0], [[] for _ in state]
+
+    def gates(a, n):
+        return [nd.slice_axis(a, axis=1, begin=g * h, end=(g + 1) * h) for g in range(n)]
+
     for i in range(layer._num_layers):
         W_i, W_h, b_i, b_h = (getattr(layer, "l%d_%s" % (i, name)).data(ctx) for name in
                               ("i2h_weight", "h2h_weight", "i2h_bias", "h2h_bias"))
         H = state[0][i]
-        gi = nd.FullyConnected(x, W_i, b_i, num_hidden=layer._gates * h)
+        if i == 0 and indices is not None:
+            gi = nd.broadcast_add(nd.take(W_i, indices, axis=1).T, b_i.reshape((1, -1)))
+        else:
+            gi = nd.FullyConnected(x, W_i, b_i, num_hidden=layer._gates * h)
         gh = nd.FullyConnected(H, W_h, b_h, num_hidden=layer._gates * h)
         if mode == "gru":
-            i_r, i_z, i_n = nd.split(gi, num_outputs=3, axis=1)
-            h_r, h_z, h_n = nd.split(gh, num_outputs=3, axis=1)
+            i_r, i_z, i_n = gates(gi, 3)
+            h_r, h_z, h_n = gates(gh, 3)
             R, Z = nd.sigmoid(i_r + h_r), nd.sigmoid(i_z + h_z)
             N = nd.tanh(i_n + R * h_n)
             H = N + Z * (H - N)  # = (1 - Z) * N + Z * H
         elif mode == "lstm":
-            I, F, G, O = nd.split(gi + gh, num_outputs=4, axis=1)
+            I, F, G, O = gates(gi + gh, 4)
             C = nd.sigmoid(F) * state[1][i] + nd.sigmoid(I) * nd.tanh(G)
             H = nd.sigmoid(O) * nd.tanh(C)
             new_state[1].append(C)
@@ -213,7 +224,7 @@ class RNNModel(nn.Block):
         if kind is not None:
             return self._through_kernel(kind, inputs, state)
         X = nd.one_hot(inputs.T, self.vocab_size)  # (num_steps, batch, vocab_size)
-        Y, state = run_layer(self.rnn, X, state)
+        Y, state = run_layer(self.rnn, X, state, inputs.reshape((-1,)) if single else None)
         output = self.dense(Y.reshape((-1, Y.shape[-1])))
         return output, state
 
