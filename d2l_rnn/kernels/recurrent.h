@@ -1,8 +1,8 @@
 // What the layer operators (gru_layer.cc, lstm_layer.cc, gru_cudnn_layer.cc) are built of:
 // the register-blocked matrix product (AVX-512, AVX2 or scalar) and the packing of its
 // operands, the weight gradients over all steps, the activation passes, the column sums of
-// the backward passes, and the order of the steps. Every function here is called inside an OpenMP parallel region and shares its work
-// among the threads.
+// the backward passes, and the order of the steps. Every function here is called inside an
+// OpenMP parallel region and shares its work among the threads.
 #ifndef D2L_RNN_RECURRENT_H_
 #define D2L_RNN_RECURRENT_H_
 #include <cmath>

@@ -12,13 +12,9 @@
 //   inputs : Y (N, V) float32 scores, y (N,) float32 labels (clipped to 0 .. V-1, like pick)
 //   outputs: loss (1,) the mean; lse (N,) each row's log-sum-exp, kept for the backward pass
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include "mxnet/lib_api.h"
 #include "op_common.h"
 #include "vec_math.h"
@@ -32,22 +28,70 @@ inline long label_at(const float* y, long n, long V) {
   return c < 0 ? 0 : (c >= V ? V - 1 : c);
 }
 
+// The row passes run on whole vectors (AVX-512 or AVX2, vec_math.h) and finish the last
+// V mod width entries one by one; without either, one by one throughout. Measured at the
+// chapter's (1120, 1027): forward 1.0 -> 0.36 ms, forward + backward 1.45 -> 0.67 ms (the max
+// was a scalar std::max_element, and AVX2 machines ran every pass one by one).
+#if defined(D2L_RNN_VECTOR)
+constexpr long kW = sizeof(d2l::fvec) / sizeof(float);
+
+inline float lanes_max(d2l::fvec v) {
+  float t[kW];
+  d2l::vstoreu(t, v);
+  float m = t[0];
+  for (long i = 1; i < kW; ++i) m = t[i] > m ? t[i] : m;
+  return m;
+}
+
+inline float lanes_sum(d2l::fvec v) {
+  float t[kW];
+  d2l::vstoreu(t, v);
+  float s = 0.f;
+  for (long i = 0; i < kW; ++i) s += t[i];
+  return s;
+}
+#else
+constexpr long kW = 1;
+#endif
+
+// max_j x[j] (a NaN reaches the loss through sum_exp whatever this returns)
+float row_max(const float* x, long V) {
+  long j = 0;
+  float m = -INFINITY;
+#if defined(D2L_RNN_VECTOR)
+  if (V >= kW) {
+    d2l::fvec acc = d2l::vloadu(x);
+    for (j = kW; j + kW <= V; j += kW) acc = d2l::vmax(d2l::vloadu(x + j), acc);
+    m = lanes_max(acc);
+  }
+#endif
+  for (; j < V; ++j) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
 // sum_j exp(x[j] - m)
 float sum_exp(const float* x, long V, float m) {
-#if defined(__AVX512F__)
-  __m512 acc = _mm512_setzero_ps();
-  const __m512 mv = _mm512_set1_ps(m);
-  for (long j = 0; j < V; j += 16) {
-    const __mmask16 k = V - j >= 16 ? 0xFFFF : (__mmask16)((1u << (V - j)) - 1);
-    const __m512 e = d2l::exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), mv));
-    acc = _mm512_mask_add_ps(acc, k, acc, e);
-  }
-  return _mm512_reduce_add_ps(acc);
-#else
+  long j = 0;
   float s = 0.f;
-  for (long j = 0; j < V; ++j) s += std::exp(x[j] - m);
-  return s;
+#if defined(D2L_RNN_VECTOR)
+  d2l::fvec acc = d2l::vzero();
+  const d2l::fvec mv = d2l::vset(m);
+  for (; j + kW <= V; j += kW) acc = d2l::vadd(acc, d2l::vexp(d2l::vsub(d2l::vloadu(x + j), mv)));
+  s = lanes_sum(acc);
 #endif
+  for (; j < V; ++j) s += std::exp(x[j] - m);
+  return s;
+}
+
+// d[j] = exp(x[j] - l) * scale
+void scaled_softmax(const float* x, long V, float l, float scale, float* d) {
+  long j = 0;
+#if defined(D2L_RNN_VECTOR)
+  const d2l::fvec lv = d2l::vset(l), sv = d2l::vset(scale);
+  for (; j + kW <= V; j += kW)
+    d2l::vstoreu(d + j, d2l::vmul(d2l::vexp(d2l::vsub(d2l::vloadu(x + j), lv)), sv));
+#endif
+  for (; j < V; ++j) d[j] = std::exp(x[j] - l) * scale;
 }
 
 MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
@@ -62,7 +106,7 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
 #pragma omp parallel for schedule(static) reduction(+ : total)
   for (long n = 0; n < N; ++n) {
     const float* x = Y + n * V;
-    const float m = *std::max_element(x, x + V);
+    const float m = row_max(x, V);
     lse[n] = m + std::log(sum_exp(x, V, m));
     total += lse[n] - x[label_at(y, n, V)];
   }
@@ -86,16 +130,7 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   for (long n = 0; n < N; ++n) {
     const float* x = Y + n * V;
     float* d = dY + n * V;
-#if defined(__AVX512F__)
-    const __m512 l = _mm512_set1_ps(lse[n]), s = _mm512_set1_ps(scale);
-    for (long j = 0; j < V; j += 16) {
-      const __mmask16 k = V - j >= 16 ? 0xFFFF : (__mmask16)((1u << (V - j)) - 1);
-      const __m512 p = d2l::exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), l));
-      _mm512_mask_storeu_ps(d + j, k, _mm512_mul_ps(p, s));
-    }
-#else
-    for (long j = 0; j < V; ++j) d[j] = std::exp(x[j] - lse[n]) * scale;
-#endif
+    scaled_softmax(x, V, lse[n], scale, d);
     d[label_at(y, n, V)] -= scale;
     dy[n] = 0.f;
   }

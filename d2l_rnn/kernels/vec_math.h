@@ -125,13 +125,6 @@ inline fvec vtanh(fvec x) {
   return vselect_lt(ax, vset(0.625f), small, vor(big, sign));
 }
 
-#if defined(__AVX512F__)
-// The names softmax_ce.cc's AVX-512 route calls.
-inline __m512 exp16(__m512 x) { return vexp(x); }
-inline __m512 sigmoid16(__m512 x) { return vsigmoid(x); }
-inline __m512 tanh16(__m512 x) { return vtanh(x); }
-#endif
-
 }  // namespace d2l
 
 #endif  // __AVX512F__ || __AVX2__ && __FMA__
