@@ -77,6 +77,10 @@ def _model_run(route, kind, on, L, bi, B, T, V, h, one_hot):
         if isinstance(outputs, list):
             outputs = nd.concat(*outputs, dim=0)
         l = gloss.SoftmaxCrossEntropyLoss()(outputs, Y.T.reshape((-1,))).mean()
+        # The final state takes part in the loss too, so that its gradient (what the layer
+        # operators receive for their last-step outputs) is tested as well.
+        for i, s in enumerate(new_state):
+            l = l + (s * nd.array(np.random.RandomState(10 + i).normal(size=s.shape))).sum()
     l.backward()
     return ([outputs.asnumpy()] + [s.asnumpy() for s in new_state]
             + [p.grad.asnumpy() for p in params])
@@ -122,6 +126,29 @@ def test_the_operator_is_really_used(route, kind):
     assert layers.uses_kernel(kind) and not layers.uses_kernel("rnn")  # rnn has no kernel
     route(False)
     assert not layers.uses_kernel(kind)
+
+
+@pytest.mark.parametrize("T,B,V,widths", [
+    (35, 32, 1027, (256, 256, 256, 256)),  # the chapter's LSTM
+    (3, 5, 11, (7, 9)), (1, 1, 4, (3,)), (6, 2, 3, (1, 65, 2))])
+def test_fused_rows_equal_take_of_the_concatenated_weights(route, T, B, V, widths):
+    rng = np.random.RandomState(T + V)
+    x = rng.randint(0, V, (T, B)).astype(np.float32)
+    x.flat[0], x.flat[-1] = -2, V + 3  # out of range: clipped, as take's default mode does
+    x = nd.array(x)
+    weights = [nd.array(rng.normal(size=(V, w))) for w in widths]
+    head = nd.array(rng.normal(size=(T, B, sum(widths))))  # the gradient coming back
+    results = []
+    for on in (True, False):
+        ws = [w.copy() for w in weights]
+        for w in ws:
+            w.attach_grad()
+        with autograd.record():
+            out = fused.fused_rows(nd, x, ws) if on else nd.take(nd.concat(*ws, dim=1), x)
+        out.backward(head)
+        results.append([out.asnumpy()] + [w.grad.asnumpy() for w in ws])
+    for i, (a, b) in enumerate(zip(*results)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg="array %d differs" % i)
 
 
 @pytest.mark.parametrize("N,V", [(1120, 1027), (7, 5), (33, 17), (1, 1)])

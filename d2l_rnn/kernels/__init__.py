@@ -10,6 +10,9 @@
   :func:`d2l_rnn.models.scratch.gru.gru_cudnn_recurrence`, the GRU of cuDNN and Gluon.
   The layer operators are built of ``recurrent.h`` (the blocked matrix product, the
   activation passes).
+* ``d2l_rows`` (``rows.cc``; :func:`d2l_rnn.kernels.rows.fused_rows`) is the first layer's
+  input products for token indices, a row lookup in the input weights, without
+  concatenating them (``models/layers.py``).
 * ``d2l_softmax_ce`` (``softmax_ce.cc``; :func:`d2l_rnn.kernels.loss.mean_cross_entropy`) is
   the training loss, the mean softmax cross-entropy, in one operator, for both paths.
 * ``d2l_clipped_sgd`` (``sgd.cc``; :func:`d2l_rnn.kernels.sgd.fused_clipped_sgd`) is the
@@ -39,21 +42,23 @@ from .gru import OP_NAME, fused_gru_layer
 from .gru_cudnn import GRU_CUDNN_OP_NAME, fused_gru_cudnn_layer
 from .loss import LOSS_OP_NAME, mean_cross_entropy
 from .lstm import LSTM_OP_NAME, fused_lstm_layer
+from .rows import ROWS_OP_NAME, fused_rows
 from .sgd import SGD_OP_NAME, fused_clipped_sgd
 
 __all__ = ["available", "enabled", "set_enabled", "cache_dir", "build", "verified",
            "FusedKernelWarning",
            "OP_NAME", "LSTM_OP_NAME", "GRU_CUDNN_OP_NAME", "LOSS_OP_NAME", "SGD_OP_NAME",
-           "LAYERS", "mean_cross_entropy", "fused_clipped_sgd"]
+           "ROWS_OP_NAME", "LAYERS", "mean_cross_entropy", "fused_clipped_sgd", "fused_rows"]
 
 _KERNELS = os.path.dirname(os.path.abspath(__file__))
 SOURCES = [os.path.join(_KERNELS, name)
            for name in ("module.cc", "gru_layer.cc", "lstm_layer.cc", "gru_cudnn_layer.cc",
-                        "softmax_ce.cc", "sgd.cc", "op_common.h", "recurrent.h", "vec_math.h")]
+                        "softmax_ce.cc", "sgd.cc", "rows.cc", "op_common.h", "recurrent.h",
+                        "vec_math.h")]
 _MXNET_DIR = os.path.dirname(os.path.abspath(mx.__file__))
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
 # The operators the library must register (checked after loading it).
-_OPS = (OP_NAME, LSTM_OP_NAME, GRU_CUDNN_OP_NAME, LOSS_OP_NAME, SGD_OP_NAME)
+_OPS = (OP_NAME, LSTM_OP_NAME, GRU_CUDNN_OP_NAME, LOSS_OP_NAME, SGD_OP_NAME, ROWS_OP_NAME)
 
 
 class FusedKernelWarning(UserWarning):

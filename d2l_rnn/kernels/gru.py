@@ -19,8 +19,6 @@ def fused_gru_layer(F, XW, T, state, p, h, reverse):
     """
     W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h = p
     XZR, XH = XW
-    Y = getattr(F, OP_NAME)(XZR, XH, state[0], F.concat(W_hz, W_hr, dim=1),
-                            F.concat(b_z, b_r, dim=0), W_hh, b_h, reverse=int(reverse))[0]
-    last = 0 if reverse else T - 1
-    H = F.reshape(F.slice_axis(Y, axis=0, begin=last, end=last + 1), (-1, h))
+    Y, H = getattr(F, OP_NAME)(XZR, XH, state[0], F.concat(W_hz, W_hr, dim=1),
+                               F.concat(b_z, b_r, dim=0), W_hh, b_h, reverse=int(reverse))
     return F.reshape(Y, (-1, h)), (H,)

@@ -25,8 +25,9 @@
 // first)
 //   inputs : XZR (T, B, 2h) = X W_xz | X W_xr,  XH (T, B, h) = X W_xh,  H0 (B, h),
 //            W_h (h, 3h) = W_hz | W_hr | W_hh,  b (3h) = b_z | b_r | b_hh,  b_h (h)
-//   outputs: Y (T, B, h) the hidden states; G (T, B, 3h) = Z | R | A, HT (T, B, h) every H~_t:
-//            kept for the backward pass, which then evaluates no exp or tanh at all.
+//   outputs: Y (T, B, h) the hidden states, HN (B, h) the last step's.
+// Stateful: the forward pass keeps G (T, B, 3h) = Z | R | A and HT (T, B, h) every H~_t in the
+// operator's state (d2l::Saved) for its backward pass, which then evaluates no exp or tanh.
 // Built by d2l_rnn/kernels/__init__.py (with the other .cc files) against MXNet's lib_api.
 
 #include <string>
@@ -91,9 +92,23 @@ void cell_backward(int h, const float* __restrict g, const float* __restrict ht,
   }
 }
 
-MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
-                      std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
-                      const OpResource& res) {
+// One forward call and its backward pass (MXNet creates a state per forward call).
+class GruCudnnLayer : public CustomStatefulOp {
+ public:
+  explicit GruCudnnLayer(bool reverse) : reverse_(reverse) {}
+  MXReturnValue Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                        const OpResource& res) override;
+  MXReturnValue Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                         const OpResource& res) override;
+
+ private:
+  const bool reverse_;
+  d2l::Saved saved_;  // G | HT of the last forward call
+  long saved_size_ = 0;
+};
+
+MXReturnValue GruCudnnLayer::Forward(std::vector<MXTensor>* inputs,
+                                     std::vector<MXTensor>* outputs, const OpResource& res) {
   const int T = (*inputs)[0].shape[0], B = (*inputs)[0].shape[1], h = (*inputs)[2].shape[1];
   const float* XZR = (*inputs)[0].data<float>();
   const float* XH = (*inputs)[1].data<float>();
@@ -102,11 +117,13 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   const float* bias = (*inputs)[4].data<float>();
   const float* bh = (*inputs)[5].data<float>();
   float* Y = (*outputs)[0].data<float>();
-  float* G = (*outputs)[1].data<float>();
-  float* HT = (*outputs)[2].data<float>();
-  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  float* HN = (*outputs)[1].data<float>();
+  const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1, bh3 = 3 * bh1;
   const int h3 = 3 * h;
+  saved_size_ = 4 * T * bh1;
+  float* G = saved_.get(saved_size_);
+  float* HT = G + T * bh3;
   // Scratch: W_h packed, and the step's hidden product, which stays in cache for the pass.
   float* PW = static_cast<float*>(res.alloc_cpu(sizeof(float) * (b_packed(h, h3) + bh3)));
   float* HW = PW + b_packed(h, h3);
@@ -125,32 +142,38 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
                      G + t * bh3 + b * h3, HT + r, Y + r);
       }
     }
+    const float* last = Y + step_at(T - 1, T, reverse) * bh1;
+#pragma omp for schedule(static)
+    for (long i = 0; i < bh1; ++i) HN[i] = last[i];
   }
   return MX_SUCCESS;
 }
 
-// Inputs: the gradients of the 3 outputs, the 6 inputs, the 3 outputs.
-// Outputs: the gradients of the 6 inputs. Only dY is read: the saved intermediates are not
-// the layer's results (the Python side never hands them out).
-MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs,
-                       std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
-                       const OpResource& res) {
+// Inputs: the gradients of the 2 outputs, the 6 inputs, the 2 outputs.
+// Outputs: the gradients of the 6 inputs.
+MXReturnValue GruCudnnLayer::Backward(std::vector<MXTensor>* inputs,
+                                      std::vector<MXTensor>* outputs, const OpResource& res) {
   const float* dY = (*inputs)[0].data<float>();
-  const int T = (*inputs)[3].shape[0], B = (*inputs)[3].shape[1], h = (*inputs)[5].shape[1];
-  const float* H0 = (*inputs)[5].data<float>();
-  const float* Wh = (*inputs)[6].data<float>();
-  const float* Y = (*inputs)[9].data<float>();
-  const float* G = (*inputs)[10].data<float>();
-  const float* HT = (*inputs)[11].data<float>();
+  const float* dHN = (*inputs)[1].data<float>();
+  const int T = (*inputs)[2].shape[0], B = (*inputs)[2].shape[1], h = (*inputs)[4].shape[1];
+  const float* H0 = (*inputs)[4].data<float>();
+  const float* Wh = (*inputs)[5].data<float>();
+  const float* Y = (*inputs)[8].data<float>();
   float* dXZR = (*outputs)[0].data<float>();
   float* dXH = (*outputs)[1].data<float>();
   float* dH0 = (*outputs)[2].data<float>();
   float* dWh = (*outputs)[3].data<float>();
   float* db = (*outputs)[4].data<float>();
   float* dbh = (*outputs)[5].data<float>();
-  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1, bh3 = 3 * bh1;
   const int h3 = 3 * h;
+  if (!saved_.data() || saved_size_ != 4 * T * bh1) {
+    MX_ERROR_MSG << "d2l_gru_cudnn_layer: backward without its forward pass";
+    return MX_FAIL;
+  }
+  const float* G = saved_.data();
+  const float* HT = G + T * bh3;
 
   // Scratch, packed: W_h^T and a step's dG for the steps; the chunks of dW_h's product.
   // Unpacked: dG of every step, (T, B, 3h) (its dZ | dR part is also written to dXZR; dA is
@@ -167,7 +190,7 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   {
     pack_b(Wh, 1, h3, h3, h, PWT);
 #pragma omp for schedule(static)
-    for (long i = 0; i < bh1; ++i) carry[i] = 0.f;  // nothing comes back from beyond dY
+    for (long i = 0; i < bh1; ++i) carry[i] = dHN[i];  // beyond the last step: the final state's
     for (int s = T - 1; s >= 0; --s) {
       const int t = step_at(s, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
@@ -214,16 +237,22 @@ MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& at
     }
   }
   (*out)[0] = {T, B, h};
-  (*out)[1] = {T, B, 3 * h};
-  (*out)[2] = {T, B, h};
+  (*out)[1] = {B, h};
+  return MX_SUCCESS;
+}
+
+MXReturnValue create_state(const std::unordered_map<std::string, std::string>& attrs,
+                           const MXContext& ctx,
+                           const std::vector<std::vector<unsigned int>>& in_shapes,
+                           const std::vector<int> in_types, CustomStatefulOp** op) {
+  *op = CustomStatefulOp::create<GruCudnnLayer>(d2l::bool_attr(attrs, "reverse"));
   return MX_SUCCESS;
 }
 
 }  // namespace
 
 REGISTER_OP(d2l_gru_cudnn_layer)
-    .setParseAttrs(d2l::parse_attrs<6, 3>)
+    .setParseAttrs(d2l::parse_attrs<6, 2>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setForward(forward, "cpu")
-    .setBackward(backward, "cpu");
+    .setCreateOpState(create_state, "cpu");

@@ -13,8 +13,9 @@
 // Operator d2l_gru_layer (attribute reverse = "0" | "1": run from the last step to the first)
 //   inputs : XZR (T, B, 2h) = X W_xz | X W_xr,  XH (T, B, h) = X W_xh,  H0 (B, h),
 //            W_hzr (h, 2h) = W_hz | W_hr,  b_zr (2h),  W_hh (h, h),  b_h (h)
-//   outputs: Y (T, B, h) the hidden states; ZR (T, B, 2h), RH (T, B, h), HT (T, B, h): the
-//            gates, R * H_{t-1} and H~, kept for the backward pass.
+//   outputs: Y (T, B, h) the hidden states, HN (B, h) the last step's.
+// Stateful: the forward pass keeps ZR (T, B, 2h), RH (T, B, h), HT (T, B, h), the gates,
+// R * H_{t-1} and H~, in the operator's state (d2l::Saved) for its backward pass.
 // Built by d2l_rnn/kernels/__init__.py (with the other .cc files) against MXNet's lib_api.
 
 #include <string>
@@ -38,9 +39,23 @@ using d2l::step_at;
 using d2l::weight_gradient;
 using d2l::weight_gradient_scratch;
 
-MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
-                      std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
-                      const OpResource& res) {
+// One forward call and its backward pass (MXNet creates a state per forward call).
+class GruLayer : public CustomStatefulOp {
+ public:
+  explicit GruLayer(bool reverse) : reverse_(reverse) {}
+  MXReturnValue Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                        const OpResource& res) override;
+  MXReturnValue Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                         const OpResource& res) override;
+
+ private:
+  const bool reverse_;
+  d2l::Saved saved_;  // ZR | RH | HT of the last forward call
+  long saved_size_ = 0;
+};
+
+MXReturnValue GruLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                                const OpResource& res) {
   const int T = (*inputs)[0].shape[0], B = (*inputs)[0].shape[1], h = (*inputs)[1].shape[2];
   const float* XZR = (*inputs)[0].data<float>();
   const float* XH = (*inputs)[1].data<float>();
@@ -50,11 +65,13 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   const float* Whh = (*inputs)[5].data<float>();
   const float* bh = (*inputs)[6].data<float>();
   float* Y = (*outputs)[0].data<float>();
-  float* ZR = (*outputs)[1].data<float>();
-  float* RH = (*outputs)[2].data<float>();
-  float* HT = (*outputs)[3].data<float>();
-  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  float* HN = (*outputs)[1].data<float>();
+  const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
+  saved_size_ = 4 * T * bh1;
+  float* ZR = saved_.get(saved_size_);
+  float* RH = ZR + T * bh2;
+  float* HT = RH + T * bh1;
   // Scratch: W_hzr and W_hh packed once per call. Unpacked, their rows lie 8h and 4h bytes
   // apart, on the same cache sets for h = 1024 (measured at h = 1024, T = 35, B = 32: the
   // forward pass took 271 ms unpacked, 138 ms packed; forward + backward 848 ms, now 439).
@@ -90,24 +107,24 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
         for (int j = 0; j < h; ++j) y[b * h + j] = c[j] + z[j] * (Hp[b * h + j] - c[j]);
       }
     }
+    const float* last = Y + step_at(T - 1, T, reverse) * bh1;
+#pragma omp for schedule(static)
+    for (long i = 0; i < bh1; ++i) HN[i] = last[i];
   }
   return MX_SUCCESS;
 }
 
-// Inputs: the gradients of the 4 outputs, the 7 inputs, the 4 outputs.
+// Inputs: the gradients of the 2 outputs, the 7 inputs, the 2 outputs.
 // Outputs: the gradients of the 7 inputs.
-MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs,
-                       std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
-                       const OpResource& res) {
+MXReturnValue GruLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                                 const OpResource& res) {
   const float* dY = (*inputs)[0].data<float>();
-  const int T = (*inputs)[4].shape[0], B = (*inputs)[4].shape[1], h = (*inputs)[5].shape[2];
-  const float* H0 = (*inputs)[6].data<float>();
-  const float* Wzr = (*inputs)[7].data<float>();
-  const float* Whh = (*inputs)[9].data<float>();
-  const float* Y = (*inputs)[11].data<float>();
-  const float* ZR = (*inputs)[12].data<float>();
-  const float* RH = (*inputs)[13].data<float>();
-  const float* HT = (*inputs)[14].data<float>();
+  const float* dHN = (*inputs)[1].data<float>();
+  const int T = (*inputs)[3].shape[0], B = (*inputs)[3].shape[1], h = (*inputs)[3].shape[2];
+  const float* H0 = (*inputs)[4].data<float>();
+  const float* Wzr = (*inputs)[5].data<float>();
+  const float* Whh = (*inputs)[7].data<float>();
+  const float* Y = (*inputs)[9].data<float>();
   float* dXZR = (*outputs)[0].data<float>();
   float* dXH = (*outputs)[1].data<float>();
   float* dH0 = (*outputs)[2].data<float>();
@@ -115,8 +132,15 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   float* dbzr = (*outputs)[4].data<float>();
   float* dWhh = (*outputs)[5].data<float>();
   float* dbh = (*outputs)[6].data<float>();
-  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
+  if (!saved_.data() || saved_size_ != 4 * T * bh1) {
+    MX_ERROR_MSG << "d2l_gru_layer: backward without its forward pass";
+    return MX_FAIL;
+  }
+  const float* ZR = saved_.data();
+  const float* RH = ZR + T * bh2;
+  const float* HT = RH + T * bh1;
 
   // Scratch: the transposed hidden weights, packed; the gradient reaching R * H_{t-1}; the
   // chunks of the weight gradients' products.
@@ -132,6 +156,8 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   {
     pack_b(Wzr, 1, 2 * h, 2 * h, h, PWzrT);  // W_hzr^T (2h x h)
     pack_b(Whh, 1, h, h, h, PWhhT);          // W_hh^T
+#pragma omp for schedule(static)
+    for (long i = 0; i < bh1; ++i) carry[i] = dHN[i];  // beyond the last step: the final state's
     for (int s = T - 1; s >= 0; --s) {
       const int t = step_at(s, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
@@ -139,13 +165,12 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
       const float* ht = HT + t * bh1;
       float* dzr = dXZR + t * bh2;
       float* dgh = dXH + t * bh1;
-      const bool last = s == T - 1;
 #pragma omp for schedule(static)
       for (int b = 0; b < B; ++b) {
         for (int j = 0; j < h; ++j) {
           const long i = b * h + j;
           const float z = zr[b * 2 * h + j], c = ht[i];
-          const float dh = dY[t * bh1 + i] + (last ? 0.f : carry[i]);
+          const float dh = dY[t * bh1 + i] + carry[i];
           dgh[i] = dh * (1.f - z) * (1.f - c * c);
           dzr[b * 2 * h + j] = dh * (Hp[i] - c) * z * (1.f - z);
           carry[i] = dh * z;
@@ -201,17 +226,22 @@ MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& at
     }
   }
   (*out)[0] = {T, B, h};
-  (*out)[1] = {T, B, 2 * h};
-  (*out)[2] = {T, B, h};
-  (*out)[3] = {T, B, h};
+  (*out)[1] = {B, h};
+  return MX_SUCCESS;
+}
+
+MXReturnValue create_state(const std::unordered_map<std::string, std::string>& attrs,
+                           const MXContext& ctx,
+                           const std::vector<std::vector<unsigned int>>& in_shapes,
+                           const std::vector<int> in_types, CustomStatefulOp** op) {
+  *op = CustomStatefulOp::create<GruLayer>(d2l::bool_attr(attrs, "reverse"));
   return MX_SUCCESS;
 }
 
 }  // namespace
 
 REGISTER_OP(d2l_gru_layer)
-    .setParseAttrs(d2l::parse_attrs<7, 4>)
+    .setParseAttrs(d2l::parse_attrs<7, 2>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setForward(forward, "cpu")
-    .setBackward(backward, "cpu");
+    .setCreateOpState(create_state, "cpu");

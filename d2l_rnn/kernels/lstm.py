@@ -23,7 +23,4 @@ def fused_lstm_layer(F, XW, T, state, p, h, reverse):
     out = getattr(F, LSTM_OP_NAME)(XIFOC, state[0], state[1],
                                    F.concat(W_hi, W_hf, W_ho, W_hc, dim=1),
                                    F.concat(b_i, b_f, b_o, b_c, dim=0), reverse=int(reverse))
-    Y, C = out[0], out[1]
-    last = 0 if reverse else T - 1
-    H = F.reshape(F.slice_axis(Y, axis=0, begin=last, end=last + 1), (-1, h))
-    return F.reshape(Y, (-1, h)), (H, C)
+    return F.reshape(out[0], (-1, h)), (out[1], out[2])

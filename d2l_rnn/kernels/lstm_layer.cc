@@ -22,9 +22,10 @@
 // Operator d2l_lstm_layer (attribute reverse = "0" | "1": run from the last step to the first)
 //   inputs : XW (T, B, 4h) = X W_xi | X W_xf | X W_xo | X W_xc,  H0 (B, h),  C0 (B, h),
 //            W_h (h, 4h) = W_hi | W_hf | W_ho | W_hc,  b (4h) = b_i | b_f | b_o | b_c
-//   outputs: Y (T, B, h) the hidden states, CT (B, h) the last memory cell; G (T, B, 4h) the
-//            gates I | F | O | C~, C (T, B, h) every C_t, TC (T, B, h) tanh(C_t): kept for
-//            the backward pass, which then evaluates no exp or tanh at all.
+//   outputs: Y (T, B, h) the hidden states, HT (B, h) and CT (B, h) the last step's H and C.
+// Stateful: the forward pass keeps G (T, B, 4h) the gates I | F | O | C~, C (T, B, h) every
+// C_t and TC (T, B, h) tanh(C_t) in the operator's state (d2l::Saved) for its backward pass,
+// which then evaluates no exp or tanh at all.
 // Built by d2l_rnn/kernels/__init__.py (with the other .cc files) against MXNet's lib_api.
 
 #include <string>
@@ -84,9 +85,23 @@ void cell_backward(int h, const float* __restrict g, const float* __restrict tc,
   }
 }
 
-MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
-                      std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
-                      const OpResource& res) {
+// One forward call and its backward pass (MXNet creates a state per forward call).
+class LstmLayer : public CustomStatefulOp {
+ public:
+  explicit LstmLayer(bool reverse) : reverse_(reverse) {}
+  MXReturnValue Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                        const OpResource& res) override;
+  MXReturnValue Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                         const OpResource& res) override;
+
+ private:
+  const bool reverse_;
+  d2l::Saved saved_;  // G | C | TC of the last forward call
+  long saved_size_ = 0;
+};
+
+MXReturnValue LstmLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                                 const OpResource& res) {
   const int T = (*inputs)[0].shape[0], B = (*inputs)[0].shape[1], h = (*inputs)[1].shape[1];
   const float* XW = (*inputs)[0].data<float>();
   const float* H0 = (*inputs)[1].data<float>();
@@ -94,13 +109,15 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   const float* Wh = (*inputs)[3].data<float>();
   const float* bias = (*inputs)[4].data<float>();
   float* Y = (*outputs)[0].data<float>();
-  float* CT = (*outputs)[1].data<float>();
-  float* G = (*outputs)[2].data<float>();
-  float* C = (*outputs)[3].data<float>();
-  float* TC = (*outputs)[4].data<float>();
-  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  float* HT = (*outputs)[1].data<float>();
+  float* CT = (*outputs)[2].data<float>();
+  const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh4 = 4 * bh1;
   const int h4 = 4 * h;
+  saved_size_ = T * (bh4 + 2 * bh1);
+  float* G = saved_.get(saved_size_);
+  float* C = G + T * bh4;
+  float* TC = C + T * bh1;
   // Scratch: W_h packed, and the step's hidden product, which stays in cache for the pass
   // (written straight into G it would cost a cold write and a read more).
   float* PW = static_cast<float*>(res.alloc_cpu(sizeof(float) * (b_packed(h, h4) + bh4)));
@@ -122,37 +139,43 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
                      C + r, TC + r, Y + r);
       }
     }
-    const float* Clast = C + step_at(T - 1, T, reverse) * bh1;
+    const long last = step_at(T - 1, T, reverse) * bh1;
 #pragma omp for schedule(static)
-    for (long i = 0; i < bh1; ++i) CT[i] = Clast[i];
+    for (long i = 0; i < bh1; ++i) {
+      HT[i] = Y[last + i];
+      CT[i] = C[last + i];
+    }
   }
   return MX_SUCCESS;
 }
 
-// Inputs: the gradients of the 5 outputs, the 5 inputs, the 5 outputs.
-// Outputs: the gradients of the 5 inputs. Only dY and dCT are read: the saved intermediates
-// are not the layer's results (the Python side never hands them out).
-MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs,
-                       std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
-                       const OpResource& res) {
+// Inputs: the gradients of the 3 outputs, the 5 inputs, the 3 outputs. Outputs: the
+// gradients of the 5 inputs.
+MXReturnValue LstmLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
+                                  const OpResource& res) {
   const float* dY = (*inputs)[0].data<float>();
-  const float* dCT = (*inputs)[1].data<float>();
-  const int T = (*inputs)[5].shape[0], B = (*inputs)[5].shape[1], h = (*inputs)[6].shape[1];
-  const float* H0 = (*inputs)[6].data<float>();
-  const float* C0 = (*inputs)[7].data<float>();
-  const float* Wh = (*inputs)[8].data<float>();
-  const float* Y = (*inputs)[10].data<float>();
-  const float* G = (*inputs)[12].data<float>();
-  const float* C = (*inputs)[13].data<float>();
-  const float* TC = (*inputs)[14].data<float>();
+  const float* dHT = (*inputs)[1].data<float>();
+  const float* dCT = (*inputs)[2].data<float>();
+  const int T = (*inputs)[3].shape[0], B = (*inputs)[3].shape[1], h = (*inputs)[4].shape[1];
+  const float* H0 = (*inputs)[4].data<float>();
+  const float* C0 = (*inputs)[5].data<float>();
+  const float* Wh = (*inputs)[6].data<float>();
+  const float* Y = (*inputs)[8].data<float>();
   float* dXW = (*outputs)[0].data<float>();
   float* dH0 = (*outputs)[1].data<float>();
   float* dC0 = (*outputs)[2].data<float>();
   float* dWh = (*outputs)[3].data<float>();
   float* db = (*outputs)[4].data<float>();
-  const bool reverse = d2l::bool_attr(attrs, "reverse");
+  const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh4 = 4 * bh1;
   const int h4 = 4 * h;
+  if (!saved_.data() || saved_size_ != T * (bh4 + 2 * bh1)) {
+    MX_ERROR_MSG << "d2l_lstm_layer: backward without its forward pass";
+    return MX_FAIL;
+  }
+  const float* G = saved_.data();
+  const float* C = G + T * bh4;
+  const float* TC = C + T * bh1;
 
   // Scratch, packed: W_h^T and a step's dG for the steps; the chunks of dW_h's product.
   const int TB = T * B;
@@ -169,7 +192,7 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
     pack_b(Wh, 1, h4, h4, h, PWT);
 #pragma omp for schedule(static)
     for (long i = 0; i < bh1; ++i) {
-      carry_h[i] = 0.f;  // nothing comes back from beyond the last step but dY
+      carry_h[i] = dHT[i];  // beyond the last step, only what reaches the final state
       carry_c[i] = dCT[i];
     }
     for (int s = T - 1; s >= 0; --s) {
@@ -190,6 +213,14 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
                     TB, h, h4, dWh, PW);
     column_sums(dXW, TB, h4, db);
   }
+  return MX_SUCCESS;
+}
+
+MXReturnValue create_state(const std::unordered_map<std::string, std::string>& attrs,
+                           const MXContext& ctx,
+                           const std::vector<std::vector<unsigned int>>& in_shapes,
+                           const std::vector<int> in_types, CustomStatefulOp** op) {
+  *op = CustomStatefulOp::create<LstmLayer>(d2l::bool_attr(attrs, "reverse"));
   return MX_SUCCESS;
 }
 
@@ -217,17 +248,14 @@ MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& at
   }
   (*out)[0] = {T, B, h};
   (*out)[1] = {B, h};
-  (*out)[2] = {T, B, 4 * h};
-  (*out)[3] = {T, B, h};
-  (*out)[4] = {T, B, h};
+  (*out)[2] = {B, h};
   return MX_SUCCESS;
 }
 
 }  // namespace
 
 REGISTER_OP(d2l_lstm_layer)
-    .setParseAttrs(d2l::parse_attrs<5, 5>)
+    .setParseAttrs(d2l::parse_attrs<5, 3>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setForward(forward, "cpu")
-    .setBackward(backward, "cpu");
+    .setCreateOpState(create_state, "cpu");

@@ -2,8 +2,11 @@
 // float32 as the only type, and how a flag attribute is read.
 #ifndef D2L_RNN_OP_COMMON_H_
 #define D2L_RNN_OP_COMMON_H_
+#include <cstdlib>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 #include "mxnet/lib_api.h"
 
@@ -31,12 +34,79 @@ inline mxnet::ext::MXReturnValue all_float32(const char* op, const std::vector<i
   return mxnet::ext::MX_SUCCESS;
 }
 
+// An integer attribute (0 when absent).
+inline int int_attr(const std::unordered_map<std::string, std::string>& attrs,
+                    const char* name) {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? 0 : std::atoi(it->second.c_str());
+}
+
 // A flag attribute: Python passes reverse=int(flag) as "1", a symbol file may hold "True".
 inline bool bool_attr(const std::unordered_map<std::string, std::string>& attrs,
                       const char* name) {
   auto it = attrs.find(name);
   return it != attrs.end() && (it->second == "1" || it->second == "True" || it->second == "true");
 }
+
+// What a layer's forward pass keeps for its backward pass (gates, cell states, ...), held by
+// the operator's state: MXNet creates one state per forward call and hands it to that call's
+// backward, so only the layer's results are operator outputs, and MXNet neither zero-fills
+// gradients for the kept arrays nor adds them up. The buffers come from a process-wide free
+// list: a fresh multi-MB allocation per minibatch would cost page faults of the order of
+// the work it holds, and a buffer is never zero-filled (the forward pass writes all of it).
+class Saved {
+ public:
+  Saved() = default;
+  Saved(const Saved&) = delete;
+  Saved& operator=(const Saved&) = delete;
+  ~Saved() { release(); }
+
+  // n floats (64-byte aligned), replacing what was kept before.
+  float* get(size_t n) {
+    release();
+    std::lock_guard<std::mutex> lock(pool_mutex());
+    auto& pool = free_list();
+    size_t best = pool.size();
+    for (size_t i = 0; i < pool.size(); ++i)
+      if (pool[i].first >= n && (best == pool.size() || pool[i].first < pool[best].first))
+        best = i;
+    if (best < pool.size()) {
+      buf_ = pool[best];
+      pool.erase(pool.begin() + best);
+    } else {
+      const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+      buf_ = {n, static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64))};
+    }
+    return buf_.second;
+  }
+
+  float* data() const { return buf_.second; }
+
+ private:
+  static constexpr size_t kKeep = 64;  // buffers kept for reuse (deep models hold several)
+
+  void release() {
+    if (!buf_.second) return;
+    std::lock_guard<std::mutex> lock(pool_mutex());
+    auto& pool = free_list();
+    pool.push_back(buf_);
+    if (pool.size() > kKeep) {
+      std::free(pool.front().second);
+      pool.erase(pool.begin());
+    }
+    buf_ = {0, nullptr};
+  }
+  static std::mutex& pool_mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<std::pair<size_t, float*>>& free_list() {
+    static std::vector<std::pair<size_t, float*>> pool;
+    return pool;
+  }
+
+  std::pair<size_t, float*> buf_{0, nullptr};
+};
 
 }  // namespace d2l
 

@@ -28,8 +28,7 @@ using namespace mxnet::ext;
 namespace {
 
 int num_weights(const std::unordered_map<std::string, std::string>& attrs) {
-  auto it = attrs.find("num_weights");
-  return it == attrs.end() ? 0 : std::atoi(it->second.c_str());
+  return d2l::int_attr(attrs, "num_weights");
 }
 
 float float_attr(const std::unordered_map<std::string, std::string>& attrs, const char* name) {

@@ -31,8 +31,9 @@ from .ops import dot, steps, time_major
 Cell = namedtuple("Cell", "input_weights recurrence")
 Cell.__doc__ = """One layer of a scratch model in one direction.
 
-``input_weights(F, p, h)`` -> [(W, width), ...]: the input products the recurrence reads at
-each step (e.g. the GRU's ``X_t [W_xz | W_xr]`` and ``X_t W_xh``); ``recurrence(F, XW,
+``input_weights(F, p, h)`` -> [((W, ...), width), ...]: the input products the recurrence
+reads at each step, each the product with weights side by side (e.g. the GRU's
+``X_t [W_xz | W_xr]``, given as ``((W_xz, W_xr), 2 * h)``, and ``X_t W_xh``); ``recurrence(F, XW,
 state, p, h)`` -> (hidden states of every step, final state), where XW holds those products
 step by step and ``p`` the layer's parameters in the book's order."""
 
@@ -45,12 +46,17 @@ class _Sequence(object):
         self.data = data
 
 
-def input_products(F, inputs, W_x, width, T):
-    """``X_t W_x`` for every step t at once: one (T, batch, width) array.
+def input_products(F, inputs, weights, width, T, fused=False):
+    """``X_t [W_1 | W_2 | ...]`` for every step t at once: one (T, batch, width) array.
 
     inputs: token indices (T, batch), the book's list of T one-hot (batch, V) arrays, or a
-    lower layer's :class:`_Sequence`.
+    lower layer's :class:`_Sequence`; weights: the (in, w_i) matrices side by side. For
+    token indices with ``fused``, the lookup runs in the kernel (no concatenated copy of
+    the weights, :func:`d2l_rnn.kernels.fused_rows`).
     """
+    if fused and not isinstance(inputs, (list, tuple, _Sequence)):
+        return kernels.fused_rows(F, inputs, weights)
+    W_x = F.concat(*weights, dim=1) if len(weights) > 1 else weights[0]
     if isinstance(inputs, (list, tuple)):
         X = nd.concat(*inputs, dim=0) if T > 1 else inputs[0]
         return nd.dot(X, W_x).reshape((T, -1, width))
@@ -72,7 +78,8 @@ def uses_kernel(kind, ctx=None):
 def _layer(F, kind, cell, fused, inputs, T, state, p, h, reverse=False):
     """One layer in one direction: its hidden states as one time-major (T * batch, h) array
     and its final state."""
-    XW = [input_products(F, inputs, W, width, T) for W, width in cell.input_weights(F, p, h)]
+    XW = [input_products(F, inputs, W, width, T, fused)
+          for W, width in cell.input_weights(F, p, h)]
     if fused:
         return kernels.LAYERS[kind](F, XW, T, state, p, h, reverse)
     XW = list(zip(*[steps(F, x, T) for x in XW]))

@@ -45,7 +45,7 @@ def gru_recurrence(F, XW, state, p, h):
 
 def gru_input_weights(F, p, h):
     """The input products the GRU reads: ``X [W_xz | W_xr]`` (2h wide) and ``X W_xh``."""
-    return [(F.concat(p[0], p[3], dim=1), 2 * h), (p[6], h)]
+    return [((p[0], p[3]), 2 * h), ((p[6],), h)]
 
 
 def gru_cudnn_recurrence(F, XW, state, p, h):

@@ -45,7 +45,7 @@ def lstm_recurrence(F, XW, state, p, h):
 
 def lstm_input_weights(F, p, h):
     """The input product the LSTM reads: ``X [W_xi | W_xf | W_xo | W_xc]`` (4h wide)."""
-    return [(F.concat(p[0], p[3], p[6], p[9], dim=1), 4 * h)]
+    return [((p[0], p[3], p[6], p[9]), 4 * h)]
 
 
 LSTM = layers.Cell(lstm_input_weights, lstm_recurrence)

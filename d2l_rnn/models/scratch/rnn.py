@@ -28,7 +28,7 @@ def rnn_recurrence(F, XW, state, p, h):
 
 def rnn_input_weights(F, p, h):
     """The input product the RNN reads: ``X W_xh``."""
-    return [(p[0], h)]
+    return [((p[0],), h)]
 
 
 RNN = layers.Cell(rnn_input_weights, rnn_recurrence)
