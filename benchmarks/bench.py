@@ -88,6 +88,18 @@ def flops_per_token(kind, h, V, one_hot_input, num_layers=1, bidirectional=False
     return 3 * fwd
 
 
+def epoch_ratios(seconds, peaks, gflop):
+    """Each epoch's time over its own arithmetic limit: ``gflop`` at the larger of the
+    FullyConnected peaks measured just before and just after it (``peaks[i]``, ``peaks[i+1]``).
+
+    The row's ratio compares the median epoch with the peak around the whole row; on a
+    machine whose speed switches within seconds (seen: 2x, back and forth), an epoch run in a
+    slow second then meets a peak measured in a fast one. Here each epoch meets the peak of
+    its own moment (still the larger of two, so a slow measure never flatters it).
+    """
+    return [s * max(peaks[i], peaks[i + 1]) / gflop for i, s in enumerate(seconds)]
+
+
 def layout_name(num_layers, bidirectional):
     return "L=%d%s" % (num_layers, " bi" if bidirectional else "")
 
@@ -153,7 +165,8 @@ def _timing_only(bidirectional):
 
 
 def run_ours_scratch(kind, corpus, epochs, num_hiddens=None, num_steps=None, num_layers=1,
-                     bidirectional=False):
+                     bidirectional=False, after_epoch=None):
+    """Our scratch model; ``after_epoch()`` is called after each epoch, outside its time."""
     ci, c2i, i2c, V = corpus
     h, T = num_hiddens or BOOK["num_hiddens"], num_steps or BOOK["num_steps"]
     with _timing_only(bidirectional):
@@ -162,7 +175,8 @@ def run_ours_scratch(kind, corpus, epochs, num_hiddens=None, num_steps=None, num
             d2l_rnn.get_params_fn(kind, V, h, None, num_layers, bidirectional),
             d2l_rnn.init_state_fn(kind, num_layers, bidirectional), h, V, mx.cpu(), ci, i2c,
             c2i, False, epochs, T, BOOK["lr"], BOOK["clipping_theta"], BOOK["batch_size"],
-            epochs + 1, 1, [], quiet=True)
+            epochs + 1, 1, [], quiet=True,
+            callback=None if after_epoch is None else lambda epoch, history: after_epoch())
     return hist.seconds
 
 
@@ -352,15 +366,20 @@ def main(argv=None):
         # alone, taken in a slow second, once gave a row 102 %).
         return fc_peak_gflops(512 if args.quick else 2048)
 
-    def time_row(runner, kind, one_hot, **layout):
-        """Warm-up epochs, then the timed ones; the measurements of one row."""
+    def time_row(runner, kind, one_hot, paired=False, **layout):
+        """Warm-up epochs, then the timed ones; the measurements of one row. ``paired``: the
+        peak is measured after every epoch as well (see ``epoch_ratios``)."""
         _seed()
         runner(kind, corpus, args.warmup, **layout)
         _seed()
         before = peak_now()
+        peaks = [before]
+        if paired:
+            layout = dict(layout, after_epoch=lambda: peaks.append(peak_now()))
         with PeakRSS() as mem:
             times = runner(kind, corpus, args.epochs, **layout)
-        row_peak = max(before, peak_now())
+        peaks.append(peak_now())
+        row_peak = max(peaks[0], peaks[-1])
         s = float(np.median(times))
         if one_hot == "unless kernels":  # our RNNModel looks rows up where they run
             one_hot = not d2l_rnn.kernels.enabled()
@@ -368,12 +387,17 @@ def main(argv=None):
                                 one_hot, layout.get("num_layers", 1),
                                 layout.get("bidirectional", False)) * tokens / 1e9
         # The book prints its times to 10 ms: a tiny --quick row can read 0.00.
-        return dict(seconds_per_epoch=s, tokens_per_second=tokens / s if s > 0 else None,
-                    peak_rss_mib=mem.peak, gflop_per_epoch=gflop,
-                    gflops=gflop / s if s > 0 else None, fc_peak_gflops=row_peak)
+        row = dict(seconds_per_epoch=s, tokens_per_second=tokens / s if s > 0 else None,
+                   peak_rss_mib=mem.peak, gflop_per_epoch=gflop,
+                   gflops=gflop / s if s > 0 else None, fc_peak_gflops=row_peak)
+        if paired:
+            row["epoch_seconds"], row["epoch_peaks_gflops"] = times, peaks[:len(times) + 1]
+        return row
 
     def run_row(label, runner, kind, one_hot):
-        results.append(dict(row=label, model=kind, **time_row(runner, kind, one_hot)))
+        results.append(dict(row=label, model=kind, **time_row(
+            runner, kind, one_hot, paired=label.startswith("ours scratch")
+            and runner is run_ours_scratch)))
         print("%-28s %.3f s/epoch" % (label, results[-1]["seconds_per_epoch"]), flush=True)
 
     # PyTorch goes last: once loaded, its own OpenMP threads can slow MXNet's down.
@@ -465,8 +489,15 @@ def main(argv=None):
             limit = gflop_limit[r["model"]] / r["fc_peak_gflops"]
             r["arithmetic_limit_seconds"] = limit
             r["ratio_to_arithmetic_limit"] = r["seconds_per_epoch"] / limit
-            print("%-28s %.2fx the arithmetic limit (%.3f s/epoch)"
-                  % (r["row"], r["ratio_to_arithmetic_limit"], limit))
+            paired = ""
+            if "epoch_peaks_gflops" in r:
+                ratios = epoch_ratios(r["epoch_seconds"], r["epoch_peaks_gflops"],
+                                      gflop_limit[r["model"]])
+                r["ratio_to_arithmetic_limit_per_epoch"] = float(np.median(ratios))
+                paired = "; per epoch (peak just before/after it): median %.2fx, %.2f-%.2fx" % (
+                    np.median(ratios), min(ratios), max(ratios))
+            print("%-28s %.2fx the arithmetic limit (%.3f s/epoch)%s"
+                  % (r["row"], r["ratio_to_arithmetic_limit"], limit, paired))
 
     if scaling:
         print("\nscaling: our scratch models on %d characters (vocabulary %d), 1 warm-up + 1 "

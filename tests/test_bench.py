@@ -23,6 +23,11 @@ def test_bench_quick(tmp_path):
     assert ("PyTorch nn.GRU" in rows) == (report["torch"] is not None)
     assert report["fc_peak_gflops"] > 0
     assert "vs book" in r.stdout and "arithmetic limit" in r.stdout
+    for name in ("ours scratch GRU", "ours scratch LSTM"):  # a peak after every epoch too
+        row = rows[name]
+        assert len(row["epoch_peaks_gflops"]) == len(row["epoch_seconds"]) + 1
+        assert row["ratio_to_arithmetic_limit_per_epoch"] > 0
+    assert "per epoch (peak just before/after it)" in r.stdout
     check_scaling(report["scaling"], r.stdout)
     check_generation(report["generation"], r.stdout)
     check_deep(report, r.stdout)
@@ -107,3 +112,14 @@ def test_flops_per_token_layers():
         2 * (2 * h * g * h + 2 * V * g * h)            # layer 0, both directions
         + 2 * (2 * h * g * h + 2 * (2 * h) * g * h)    # layer 1 reads 2h, both directions
         + 2 * (2 * h) * V)                              # output layer reads 2h
+
+
+def test_each_epoch_meets_the_peak_of_its_own_moment():
+    """An epoch's ratio uses the larger of the peaks measured just before and after it."""
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+    # Epoch 0 ran between peaks 100 and 50, epoch 1 between 50 and 200; 100 GFLOP each.
+    assert bench.epoch_ratios([1.0, 2.0], [100.0, 50.0, 200.0], 100.0) == [1.0, 4.0]
