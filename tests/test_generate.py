@@ -150,6 +150,17 @@ def test_compiled_greedy_chunks_choose_what_step_by_step_chooses(
         assert len(np.unique(slow.asnumpy())) > 2  # a real walk, not one repeated character
 
 
+@pytest.mark.parametrize("impl", ["scratch", "concise"])
+@pytest.mark.parametrize("n", [0, -1, 2.5])
+def test_greedy_needs_at_least_one_step(impl, n):
+    model = build_model(ModelConfig(impl, "gru", 40, 8))
+    X = mx.nd.array([[3]])
+    for greedy in (model.greedy, lambda *a: LanguageModel.greedy(model, *a)):
+        with pytest.raises(ValueError, match=r"num_steps must be a positive integer, got %r"
+                           % n):
+            greedy(X, model.begin_state(1), n)
+
+
 @pytest.mark.parametrize("kind,num_layers,bidirectional", [
     ("gru", 1, False), ("lstm", 1, False), ("gru", 2, True), ("lstm", 2, False)])
 @pytest.mark.parametrize("n", [1, 33])

@@ -25,6 +25,7 @@ from mxnet.gluon import HybridBlock
 
 from .. import kernels
 from ..kernels.loss import applies
+from ..util import checks
 from . import registry
 from .ops import dot, steps, time_major
 
@@ -289,6 +290,7 @@ def greedy(kind, cell, X, state, params, num_steps):
     chunks of :data:`GREEDY_CHUNK` steps (:class:`_GreedyGraph`); the last chunk's extra
     steps are dropped.
     """
+    num_steps = checks.positive_int("num_steps", num_steps)
     kind = registry.get(kind)
     layout = _layout(kind, state, params)
     fused = uses_kernel(kind, X.context)

@@ -135,6 +135,7 @@ class LanguageModel(object):
         """Generate ``num_steps`` characters greedily: from the last indices X (batch, 1) and
         ``state``, each step's argmax (float32) is the next step's input. Returns the chosen
         indices (batch, num_steps), float32, left on the device (no host sync per step)."""
+        num_steps = checks.positive_int("num_steps", num_steps)
         picks = []
         for _ in range(num_steps):
             Y, state = self(X, state)  # (batch, vocab): one step
