@@ -240,18 +240,13 @@ def run_torch(kind, corpus, epochs):
 GENERATION = dict(prefix="分开", num_chars=500, num_samples=32, temperature=0.8)
 
 
-def _median_seconds(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.time()
-        fn()
-        times.append(time.time() - start)
-    return float(np.median(times))
-
-
 def generation_rows(corpus, num_chars, repeats):
     """Characters per second of the book's and our generators on the same GRU weights (random:
-    the work per character does not depend on what the model learnt)."""
+    the work per character does not depend on what the model learnt).
+
+    The cases are timed in turn, ``repeats`` rounds of all of them (median per case): the
+    ratios compare calls made seconds apart, not in different phases of a machine whose speed
+    switches (a whole case once fell into a slow phase and doubled its ratio)."""
     import d2lzh
     ci, c2i, i2c, V = corpus
     h, ctx, prefix = BOOK["num_hiddens"], mx.cpu(), GENERATION["prefix"]
@@ -287,10 +282,17 @@ def generation_rows(corpus, num_chars, repeats):
          lambda: d2l_rnn.predict_rnn_gluon(prefix, num_chars, model, V, ctx, i2c, c2i,
                                            temperature=T, num_samples=k, seed=0)),
     ]
-    rows = []
-    for label, path, samples, call in cases:
+    for _, _, _, call in cases:
         call()  # warm-up: compiles the graphs of the shapes
-        s = _median_seconds(call, repeats)
+    times = [[] for _ in cases]
+    for _ in range(repeats):
+        for (_, _, _, call), t in zip(cases, times):
+            start = time.time()
+            call()
+            t.append(time.time() - start)
+    rows = []
+    for (label, path, samples, _), t in zip(cases, times):
+        s = float(np.median(t))
         rows.append(dict(row=label, path=path, num_samples=samples, num_chars=num_chars,
                          seconds=s, chars_per_second=samples * num_chars / s))
         print("generation: %-40s %.3f s" % (label, s), flush=True)
@@ -433,7 +435,7 @@ def main(argv=None):
         # The book's task corpus: the prefix's characters are in its vocabulary.
         generation = generation_rows(d2l_rnn.load_data_jay_lyrics(num_chars=10000),
                                      20 if args.quick else GENERATION["num_chars"],
-                                     1 if args.quick else 3)
+                                     1 if args.quick else 5)
     deep = None
     if args.deep:
         deep_h = 64 if args.quick else BOOK["num_hiddens"]
@@ -516,7 +518,7 @@ def main(argv=None):
     if generation:
         print("\ngeneration: %d characters after %s, GRU hidden %d, median of %d runs"
               % (generation[0]["num_chars"], GENERATION["prefix"], BOOK["num_hiddens"],
-                 1 if args.quick else 3))
+                 1 if args.quick else 5))
         print("%-42s %8s %9s %s" % ("row", "seconds", "chars/s", ""))
         for r in generation:
             note = ("%.1fx the book's speed" % r["speedup_over_book"]
