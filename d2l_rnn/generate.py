@@ -37,6 +37,15 @@ def generate_texts(model, prefix, num_chars, char_to_idx, idx_to_char, *, temper
     temperature = check_sampling(temperature, top_k, num_samples)
     prefix = clean_prefix(prefix, char_to_idx, skip_unknown)
     rngs = sample_rngs(seed, num_samples)
+    with model.frozen():
+        outputs = _generate(model, prefix, num_chars, char_to_idx, num_samples, temperature,
+                            top_k, rngs, ctx)
+    return ["".join(idx_to_char[i] for i in out) for out in outputs]
+
+
+def _generate(model, prefix, num_chars, char_to_idx, num_samples, temperature, top_k, rngs,
+              ctx):
+    """The indices of ``num_samples`` continuations of ``prefix`` (lists of int)."""
     greedy = temperature == 0 or top_k == 1
     state = model.begin_state(num_samples)
     indices = [char_to_idx[c] for c in prefix]
@@ -61,7 +70,7 @@ def generate_texts(model, prefix, num_chars, char_to_idx, idx_to_char, *, temper
         for out, i in zip(outputs, nxt):
             out.append(int(i))
         last = nd.array(nxt.reshape(-1, 1), ctx=ctx)
-    return ["".join(idx_to_char[i] for i in out) for out in outputs]
+    return outputs
 
 
 def _one_or_list(texts, num_samples):

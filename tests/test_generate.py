@@ -184,6 +184,34 @@ def test_concise_compiled_greedy_chooses_what_gluon_step_by_step_chooses(
                                   slow.asnumpy())
 
 
+@pytest.mark.parametrize("kind,num_layers", [("gru", 1), ("lstm", 2)])
+def test_concise_sampling_through_the_kernels_draws_what_gluon_draws(
+        small_lyrics, monkeypatch, kind, num_layers):
+    """Generation freezes the parameters: the kernels' view of them is made once per call,
+    single steps run through the kernels, and the samples are those of Gluon's equations
+    step by step (_one_step, which fused = False keeps)."""
+    from d2l_rnn.models.concise import RNNModel
+    _, char_to_idx, idx_to_char, V = small_lyrics
+    seed_everything(0)
+    model = build_model(ModelConfig("concise", kind, V, 24, num_layers))
+    model.materialize()
+    for p in model.net.collect_params().values():
+        p.set_data(p.data() * 20)  # a peaked next-character law, not a flat one
+    views = []
+    fresh = RNNModel._fresh_view
+    monkeypatch.setattr(RNNModel, "_fresh_view",
+                        lambda self, ctx: views.append(ctx) or fresh(self, ctx))
+
+    def sample():
+        return generate_texts(model, "分开", 40, char_to_idx, idx_to_char, temperature=0.8,
+                              num_samples=8, seed=3)
+    fast = sample()
+    assert len(views) == 1  # one view for the prefix and all 40 steps
+    model.net.fused = False
+    assert sample() == fast and len(views) == 1
+    assert len(set(fast)) > 1
+
+
 def _gluon_layers():
     return [grnn.GRU(24, num_layers=2), grnn.LSTM(17), grnn.LSTM(8, num_layers=3),
             grnn.RNN(16, activation="tanh"), grnn.RNN(8, num_layers=2),

@@ -123,6 +123,12 @@ MXReturnValue GruCudnnLayer::Forward(std::vector<MXTensor>* inputs,
   const int h3 = 3 * h;
   saved_size_ = 4 * T * bh1;
   float* G = saved_.get(saved_size_);
+  if (!G) {
+    MX_ERROR_MSG << "d2l_gru_cudnn_layer: out of memory for the "
+                 << saved_size_ * sizeof(float) / (1 << 20)
+                 << " MiB it keeps for the backward pass";
+    return MX_FAIL;
+  }
   float* HT = G + T * bh3;
   // Scratch: W_h packed, and the step's hidden product, which stays in cache for the pass.
   float* PW = static_cast<float*>(res.alloc_cpu(sizeof(float) * (b_packed(h, h3) + bh3)));

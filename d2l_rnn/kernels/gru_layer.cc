@@ -70,6 +70,12 @@ MXReturnValue GruLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTen
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
   saved_size_ = 4 * T * bh1;
   float* ZR = saved_.get(saved_size_);
+  if (!ZR) {
+    MX_ERROR_MSG << "d2l_gru_layer: out of memory for the "
+                 << saved_size_ * sizeof(float) / (1 << 20)
+                 << " MiB it keeps for the backward pass";
+    return MX_FAIL;
+  }
   float* RH = ZR + T * bh2;
   float* HT = RH + T * bh1;
   // Scratch: W_hzr and W_hh packed once per call. Unpacked, their rows lie 8h and 4h bytes

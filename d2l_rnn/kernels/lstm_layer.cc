@@ -116,6 +116,12 @@ MXReturnValue LstmLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTe
   const int h4 = 4 * h;
   saved_size_ = T * (bh4 + 2 * bh1);
   float* G = saved_.get(saved_size_);
+  if (!G) {
+    MX_ERROR_MSG << "d2l_lstm_layer: out of memory for the "
+                 << saved_size_ * sizeof(float) / (1 << 20)
+                 << " MiB it keeps for the backward pass";
+    return MX_FAIL;
+  }
   float* C = G + T * bh4;
   float* TC = C + T * bh1;
   // Scratch: W_h packed, and the step's hidden product, which stays in cache for the pass

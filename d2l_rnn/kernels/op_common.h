@@ -54,6 +54,8 @@ inline bool bool_attr(const std::unordered_map<std::string, std::string>& attrs,
 // gradients for the kept arrays nor adds them up. The buffers come from a process-wide free
 // list: a fresh multi-MB allocation per minibatch would cost page faults of the order of
 // the work it holds, and a buffer is never zero-filled (the forward pass writes all of it).
+// The list keeps at most kKeep buffers and kKeepFloats floats (the oldest go first), so a
+// process that ran a large model does not hold its buffers for good.
 class Saved {
  public:
   Saved() = default;
@@ -83,14 +85,18 @@ class Saved {
   float* data() const { return buf_.second; }
 
  private:
-  static constexpr size_t kKeep = 64;  // buffers kept for reuse (deep models hold several)
+  static constexpr size_t kKeep = 64;  // deep bidirectional models hold several at once
+  static constexpr size_t kKeepFloats = size_t(64) << 20;  // 256 MiB
 
   void release() {
     if (!buf_.second) return;
     std::lock_guard<std::mutex> lock(pool_mutex());
     auto& pool = free_list();
     pool.push_back(buf_);
-    if (pool.size() > kKeep) {
+    size_t kept = 0;
+    for (const auto& b : pool) kept += b.first;
+    while (!pool.empty() && (pool.size() > kKeep || kept > kKeepFloats)) {
+      kept -= pool.front().first;
       std::free(pool.front().second);
       pool.erase(pool.begin());
     }

@@ -2,6 +2,7 @@
 
 :func:`gluon_layer` is the one place a Gluon recurrent layer is built from a registry cell.
 """
+import contextlib
 import warnings
 
 from mxnet import autograd, nd
@@ -197,6 +198,7 @@ class RNNModel(nn.Block):
     """
 
     fused = True
+    _frozen = None  # inside frozen(): the kernels' view of the parameters, per context
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         if not isinstance(rnn_layer, nn.Block) or not hasattr(rnn_layer, "begin_state"):
@@ -218,9 +220,10 @@ class RNNModel(nn.Block):
             warnings.warn("dropout=%g of the Gluon %s layer has no effect on CPU in MXNet "
                           "1.9.1 (its fused RNN operator ignores it); it applies on GPU"
                           % (self.rnn._dropout, type(self.rnn).__name__), stacklevel=2)
-        # A single step outside autograd (generation): _one_step is cheaper.
+        # A single step outside autograd (generation): _one_step is cheaper, unless the
+        # parameters are frozen and the kernels' view of them made once (see frozen()).
         single = inputs.shape[1] == 1 and not autograd.is_recording()
-        kind = None if single else self._kernel_kind(inputs.context)
+        kind = None if single and self._frozen is None else self._kernel_kind(inputs.context)
         if kind is not None:
             return self._through_kernel(kind, inputs, state)
         X = nd.one_hot(inputs.T, self.vocab_size)  # (num_steps, batch, vocab_size)
@@ -245,7 +248,26 @@ class RNNModel(nn.Block):
                                              self._scratch_view(inputs.context))
         return output, list(state)
 
+    @contextlib.contextmanager
+    def frozen(self):
+        """A block inside which the parameters do not change (generation): the kernels' view
+        of them (:func:`scratch_parameters`: gate blocks sliced and transposed) is made once
+        per context, so single steps run through the kernels as well, not only whole
+        sequences (32 samples of 500 characters: ~0.8 s instead of ~1.0)."""
+        old, self._frozen = self._frozen, {}
+        try:
+            yield self
+        finally:
+            self._frozen = old
+
     def _scratch_view(self, ctx):
+        if self._frozen is not None and not autograd.is_recording():
+            if ctx not in self._frozen:
+                self._frozen[ctx] = self._fresh_view(ctx)
+            return self._frozen[ctx]
+        return self._fresh_view(ctx)
+
+    def _fresh_view(self, ctx):
         params = scratch_parameters(
             self.rnn, lambda name: getattr(self.rnn, name).data(ctx),
             lambda a, begin, end: nd.slice_axis(a, axis=0, begin=begin, end=end),

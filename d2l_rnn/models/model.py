@@ -9,6 +9,7 @@ is a zero state; ``arrays()`` the weights and gradients an optimiser updates; ``
 call signatures are wrapped into these once, at the edge (``training/book.py``,
 ``generate.py``); the command line builds them from a configuration (:func:`build_model`).
 """
+import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass
@@ -130,6 +131,11 @@ class LanguageModel(object):
         """The model on each of ``ctxs`` (for data parallelism): itself on the first, copies
         of its parameters on the others."""
         raise NotImplementedError
+
+    def frozen(self):
+        """A context inside which the parameters do not change (generation uses it, so a
+        model may prepare its steps once); a no-op here."""
+        return contextlib.nullcontext()
 
     def greedy(self, X, state, num_steps):
         """Generate ``num_steps`` characters greedily: from the last indices X (batch, 1) and
@@ -269,6 +275,11 @@ class ConciseModel(LanguageModel):
 
     def begin_state(self, batch_size):
         return self.net.begin_state(batch_size=batch_size, ctx=self.ctx)
+
+    def frozen(self):
+        # An RNNModel then makes the kernels' view of its parameters once.
+        return self.net.frozen() if isinstance(self.net, RNNModel) \
+            else super(ConciseModel, self).frozen()
 
     def greedy(self, X, state, num_steps):
         # An RNNModel whose layer the kernels compute runs compiled greedy chunks.
