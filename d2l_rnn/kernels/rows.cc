@@ -15,6 +15,9 @@
 
 #include <cstring>
 #include <string>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <vector>
 #include "mxnet/lib_api.h"
 #include "op_common.h"
@@ -62,7 +65,9 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
 }
 
 // Inputs: the gradient of out, the 1 + n inputs, out. Outputs: the gradients of the inputs.
-// The threads share each weight's columns in blocks of 64, so no two write the same value.
+// The threads share the rows (token values): each zeroes its rows of every dW_i, contiguous
+// memory, then adds the tokens that fall in them, whole rows at a time, so no two write the
+// same value.
 MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs,
                        std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
                        const OpResource& res) {
@@ -76,22 +81,26 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   {
 #pragma omp for schedule(static) nowait
     for (long k = 0; k < K; ++k) dx[k] = 0.f;
-    long offset = 0;
+#ifdef _OPENMP
+    const long threads = omp_get_num_threads(), me = omp_get_thread_num();
+#else
+    const long threads = 1, me = 0;
+#endif
+    const long lo = V * me / threads, hi = V * (me + 1) / threads;
     for (int i = 0; i < n; ++i) {
       const long w = (*outputs)[1 + i].shape[1];
-      float* dW = (*outputs)[1 + i].data<float>();
-      const long nb = (w + 63) / 64;
-#pragma omp for schedule(static)
-      for (long jb = 0; jb < nb; ++jb) {
-        const long j0 = jb * 64, m = w - j0 < 64 ? w - j0 : 64;
-        for (long v = 0; v < V; ++v) std::memset(dW + v * w + j0, 0, sizeof(float) * m);
-        for (long k = 0; k < K; ++k) {
-          float* d = dW + row_of(x[k], V) * w + j0;
-          const float* g = dout + k * width + offset + j0;
-          for (long j = 0; j < m; ++j) d[j] += g[j];
-        }
+      std::memset((*outputs)[1 + i].data<float>() + lo * w, 0, sizeof(float) * (hi - lo) * w);
+    }
+    for (long k = 0; k < K; ++k) {
+      const long v = row_of(x[k], V);
+      if (v < lo || v >= hi) continue;
+      const float* g = dout + k * width;
+      for (int i = 0; i < n; ++i) {
+        const long w = (*outputs)[1 + i].shape[1];
+        float* d = (*outputs)[1 + i].data<float>() + v * w;
+        for (long j = 0; j < w; ++j) d[j] += g[j];
+        g += w;
       }
-      offset += w;
     }
   }
   return MX_SUCCESS;
