@@ -92,19 +92,15 @@ void cell_backward(int h, const float* __restrict g, const float* __restrict ht,
   }
 }
 
-// One forward call and its backward pass (MXNet creates a state per forward call).
-class GruCudnnLayer : public CustomStatefulOp {
+// One forward call and its backward pass (MXNet creates a state per forward call); the
+// forward pass keeps G | HT.
+class GruCudnnLayer : public d2l::LayerState {
  public:
-  explicit GruCudnnLayer(bool reverse) : reverse_(reverse) {}
+  using LayerState::LayerState;
   MXReturnValue Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
                         const OpResource& res) override;
   MXReturnValue Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
                          const OpResource& res) override;
-
- private:
-  const bool reverse_;
-  d2l::Saved saved_;  // G | HT of the last forward call
-  long saved_size_ = 0;
 };
 
 MXReturnValue GruCudnnLayer::Forward(std::vector<MXTensor>* inputs,
@@ -121,14 +117,8 @@ MXReturnValue GruCudnnLayer::Forward(std::vector<MXTensor>* inputs,
   const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1, bh3 = 3 * bh1;
   const int h3 = 3 * h;
-  saved_size_ = 4 * T * bh1;
-  float* G = saved_.get(saved_size_);
-  if (!G) {
-    MX_ERROR_MSG << "d2l_gru_cudnn_layer: out of memory for the "
-                 << saved_size_ * sizeof(float) / (1 << 20)
-                 << " MiB it keeps for the backward pass";
-    return MX_FAIL;
-  }
+  float* G = keep("d2l_gru_cudnn_layer", 4 * T * bh1);
+  if (!G) return MX_FAIL;
   float* HT = G + T * bh3;
   // Scratch: W_h packed, and the step's hidden product, which stays in cache for the pass.
   float* PW = static_cast<float*>(res.alloc_cpu(sizeof(float) * (b_packed(h, h3) + bh3)));
@@ -174,11 +164,8 @@ MXReturnValue GruCudnnLayer::Backward(std::vector<MXTensor>* inputs,
   const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1, bh3 = 3 * bh1;
   const int h3 = 3 * h;
-  if (!saved_.data() || saved_size_ != 4 * T * bh1) {
-    MX_ERROR_MSG << "d2l_gru_cudnn_layer: backward without its forward pass";
-    return MX_FAIL;
-  }
-  const float* G = saved_.data();
+  const float* G = kept("d2l_gru_cudnn_layer", 4 * T * bh1);
+  if (!G) return MX_FAIL;
   const float* HT = G + T * bh3;
 
   // Scratch, packed: W_h^T and a step's dG for the steps; the chunks of dW_h's product.
@@ -247,18 +234,10 @@ MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& at
   return MX_SUCCESS;
 }
 
-MXReturnValue create_state(const std::unordered_map<std::string, std::string>& attrs,
-                           const MXContext& ctx,
-                           const std::vector<std::vector<unsigned int>>& in_shapes,
-                           const std::vector<int> in_types, CustomStatefulOp** op) {
-  *op = CustomStatefulOp::create<GruCudnnLayer>(d2l::bool_attr(attrs, "reverse"));
-  return MX_SUCCESS;
-}
-
 }  // namespace
 
 REGISTER_OP(d2l_gru_cudnn_layer)
     .setParseAttrs(d2l::parse_attrs<6, 2>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setCreateOpState(create_state, "cpu");
+    .setCreateOpState(d2l::create_layer_state<GruCudnnLayer>, "cpu");

@@ -39,19 +39,15 @@ using d2l::step_at;
 using d2l::weight_gradient;
 using d2l::weight_gradient_scratch;
 
-// One forward call and its backward pass (MXNet creates a state per forward call).
-class GruLayer : public CustomStatefulOp {
+// One forward call and its backward pass (MXNet creates a state per forward call); the
+// forward pass keeps ZR | RH | HT.
+class GruLayer : public d2l::LayerState {
  public:
-  explicit GruLayer(bool reverse) : reverse_(reverse) {}
+  using LayerState::LayerState;
   MXReturnValue Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
                         const OpResource& res) override;
   MXReturnValue Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
                          const OpResource& res) override;
-
- private:
-  const bool reverse_;
-  d2l::Saved saved_;  // ZR | RH | HT of the last forward call
-  long saved_size_ = 0;
 };
 
 MXReturnValue GruLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
@@ -68,14 +64,8 @@ MXReturnValue GruLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTen
   float* HN = (*outputs)[1].data<float>();
   const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
-  saved_size_ = 4 * T * bh1;
-  float* ZR = saved_.get(saved_size_);
-  if (!ZR) {
-    MX_ERROR_MSG << "d2l_gru_layer: out of memory for the "
-                 << saved_size_ * sizeof(float) / (1 << 20)
-                 << " MiB it keeps for the backward pass";
-    return MX_FAIL;
-  }
+  float* ZR = keep("d2l_gru_layer", 4 * T * bh1);
+  if (!ZR) return MX_FAIL;
   float* RH = ZR + T * bh2;
   float* HT = RH + T * bh1;
   // Scratch: W_hzr and W_hh packed once per call. Unpacked, their rows lie 8h and 4h bytes
@@ -140,11 +130,8 @@ MXReturnValue GruLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXTe
   float* dbh = (*outputs)[6].data<float>();
   const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh2 = 2 * bh1;
-  if (!saved_.data() || saved_size_ != 4 * T * bh1) {
-    MX_ERROR_MSG << "d2l_gru_layer: backward without its forward pass";
-    return MX_FAIL;
-  }
-  const float* ZR = saved_.data();
+  const float* ZR = kept("d2l_gru_layer", 4 * T * bh1);
+  if (!ZR) return MX_FAIL;
   const float* RH = ZR + T * bh2;
   const float* HT = RH + T * bh1;
 
@@ -236,18 +223,10 @@ MXReturnValue infer_shape(const std::unordered_map<std::string, std::string>& at
   return MX_SUCCESS;
 }
 
-MXReturnValue create_state(const std::unordered_map<std::string, std::string>& attrs,
-                           const MXContext& ctx,
-                           const std::vector<std::vector<unsigned int>>& in_shapes,
-                           const std::vector<int> in_types, CustomStatefulOp** op) {
-  *op = CustomStatefulOp::create<GruLayer>(d2l::bool_attr(attrs, "reverse"));
-  return MX_SUCCESS;
-}
-
 }  // namespace
 
 REGISTER_OP(d2l_gru_layer)
     .setParseAttrs(d2l::parse_attrs<7, 2>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setCreateOpState(create_state, "cpu");
+    .setCreateOpState(d2l::create_layer_state<GruLayer>, "cpu");

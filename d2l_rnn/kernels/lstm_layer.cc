@@ -85,19 +85,15 @@ void cell_backward(int h, const float* __restrict g, const float* __restrict tc,
   }
 }
 
-// One forward call and its backward pass (MXNet creates a state per forward call).
-class LstmLayer : public CustomStatefulOp {
+// One forward call and its backward pass (MXNet creates a state per forward call); the
+// forward pass keeps G | C | TC.
+class LstmLayer : public d2l::LayerState {
  public:
-  explicit LstmLayer(bool reverse) : reverse_(reverse) {}
+  using LayerState::LayerState;
   MXReturnValue Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
                         const OpResource& res) override;
   MXReturnValue Backward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
                          const OpResource& res) override;
-
- private:
-  const bool reverse_;
-  d2l::Saved saved_;  // G | C | TC of the last forward call
-  long saved_size_ = 0;
 };
 
 MXReturnValue LstmLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTensor>* outputs,
@@ -114,14 +110,8 @@ MXReturnValue LstmLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTe
   const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh4 = 4 * bh1;
   const int h4 = 4 * h;
-  saved_size_ = T * (bh4 + 2 * bh1);
-  float* G = saved_.get(saved_size_);
-  if (!G) {
-    MX_ERROR_MSG << "d2l_lstm_layer: out of memory for the "
-                 << saved_size_ * sizeof(float) / (1 << 20)
-                 << " MiB it keeps for the backward pass";
-    return MX_FAIL;
-  }
+  float* G = keep("d2l_lstm_layer", T * (bh4 + 2 * bh1));
+  if (!G) return MX_FAIL;
   float* C = G + T * bh4;
   float* TC = C + T * bh1;
   // Scratch: W_h packed, and the step's hidden product, which stays in cache for the pass
@@ -175,11 +165,8 @@ MXReturnValue LstmLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXT
   const bool reverse = reverse_;
   const long bh1 = (long)B * h, bh4 = 4 * bh1;
   const int h4 = 4 * h;
-  if (!saved_.data() || saved_size_ != T * (bh4 + 2 * bh1)) {
-    MX_ERROR_MSG << "d2l_lstm_layer: backward without its forward pass";
-    return MX_FAIL;
-  }
-  const float* G = saved_.data();
+  const float* G = kept("d2l_lstm_layer", T * (bh4 + 2 * bh1));
+  if (!G) return MX_FAIL;
   const float* C = G + T * bh4;
   const float* TC = C + T * bh1;
 
@@ -222,14 +209,6 @@ MXReturnValue LstmLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXT
   return MX_SUCCESS;
 }
 
-MXReturnValue create_state(const std::unordered_map<std::string, std::string>& attrs,
-                           const MXContext& ctx,
-                           const std::vector<std::vector<unsigned int>>& in_shapes,
-                           const std::vector<int> in_types, CustomStatefulOp** op) {
-  *op = CustomStatefulOp::create<LstmLayer>(d2l::bool_attr(attrs, "reverse"));
-  return MX_SUCCESS;
-}
-
 MXReturnValue infer_type(const std::unordered_map<std::string, std::string>& attrs,
                          std::vector<int>* in_types, std::vector<int>* out_types) {
   return d2l::all_float32("d2l_lstm_layer", *in_types, out_types);
@@ -264,4 +243,4 @@ REGISTER_OP(d2l_lstm_layer)
     .setParseAttrs(d2l::parse_attrs<5, 3>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setCreateOpState(create_state, "cpu");
+    .setCreateOpState(d2l::create_layer_state<LstmLayer>, "cpu");

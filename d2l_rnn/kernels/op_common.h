@@ -114,6 +114,50 @@ class Saved {
   std::pair<size_t, float*> buf_{0, nullptr};
 };
 
+// The state of a layer operator (one per forward call): its direction, and what its forward
+// pass keeps for its backward pass.
+class LayerState : public mxnet::ext::CustomStatefulOp {
+ public:
+  explicit LayerState(bool reverse) : reverse_(reverse) {}
+
+ protected:
+  // n floats to keep for the backward pass; nullptr, with MXNet's error message set, if
+  // they cannot be allocated.
+  float* keep(const char* op, long n) {
+    size_ = n;
+    float* p = saved_.get(n);
+    if (!p)
+      MX_ERROR_MSG << op << ": out of memory for the " << n * sizeof(float) / (1 << 20)
+                   << " MiB it keeps for the backward pass";
+    return p;
+  }
+
+  // The n floats the forward pass kept; nullptr, with an error message, if it kept no n.
+  const float* kept(const char* op, long n) const {
+    if (!saved_.data() || size_ != n) {
+      MX_ERROR_MSG << op << ": backward without its forward pass";
+      return nullptr;
+    }
+    return saved_.data();
+  }
+
+  const bool reverse_;
+
+ private:
+  Saved saved_;
+  long size_ = 0;
+};
+
+// The createOpState function of a layer operator whose state is Layer (a LayerState).
+template <class Layer>
+mxnet::ext::MXReturnValue create_layer_state(
+    const std::unordered_map<std::string, std::string>& attrs, const mxnet::ext::MXContext&,
+    const std::vector<std::vector<unsigned int>>&, const std::vector<int>,
+    mxnet::ext::CustomStatefulOp** op) {
+  *op = mxnet::ext::CustomStatefulOp::create<Layer>(bool_attr(attrs, "reverse"));
+  return mxnet::ext::MX_SUCCESS;
+}
+
 }  // namespace d2l
 
 #endif  // D2L_RNN_OP_COMMON_H_
