@@ -92,6 +92,7 @@ def _model_run(route, kind, on, L, bi, B, T, V, h, one_hot):
     (1, False, 3, 1, 20),     # one step; batch and hidden not multiples of the kernel's blocks
     (1, False, 1, 4, 17),     # batch 1, an odd hidden size
     (2, False, 9, 5, 33),
+    (1, False, 19, 6, 37),    # each of two threads owns its rows, in uneven short blocks
     (1, True, 5, 6, 24),      # the backward direction runs the operator in reverse
     (2, True, 7, 4, 40),
 ])
@@ -105,6 +106,61 @@ def test_fused_layer_equals_graph(route, kind, L, bi, B, T, h):
         scale = max(np.abs(b).max(), 1e-6)
         np.testing.assert_allclose(a / scale, b / scale, rtol=1e-4, atol=2e-5,
                                    err_msg="array %d differs" % i)
+
+
+_OP_RUN = """
+import sys
+import numpy as np
+from mxnet import autograd, nd
+from d2l_rnn import kernels
+assert kernels.available()
+T, h = 5, 37
+for kind in ("lstm", "gru", "gru_cudnn"):
+    for B in (1, 19, 40):
+        rng = np.random.RandomState(B)
+        shapes = {"lstm": [(T, B, 4 * h), (B, h), (B, h), (h, 4 * h), (4 * h,)],
+                  "gru": [(T, B, 2 * h), (T, B, h), (B, h), (h, 2 * h), (2 * h,), (h, h), (h,)],
+                  "gru_cudnn": [(T, B, 2 * h), (T, B, h), (B, h), (h, 3 * h), (3 * h,), (h,)]}
+        args = [nd.array(rng.normal(0, 0.5, s)) for s in shapes[kind]]
+        for a in args:
+            a.attach_grad()
+        with autograd.record():
+            outs = getattr(nd, "d2l_%s_layer" % kind)(*args, reverse=1)
+            loss = sum((o * nd.array(rng.normal(size=o.shape))).sum() for o in outs)
+        loss.backward()
+        np.savez("%s/%s_%d.npz" % (sys.argv[1], kind, B),
+                 *[o.asnumpy() for o in outs], *[a.grad.asnumpy() for a in args])
+"""
+
+
+@needs_compiler
+def test_layer_operators_give_the_same_bits_on_any_number_of_threads(tmp_path):
+    """Rows owned by threads (a batch of at least one block per thread) or products shared
+    among them (smaller batches): every thread count computes each element by the same
+    sequence of operations, so a row left to no thread, or to two, shows up here (a missing
+    barrier may, though a race need not show on every run). Run in fresh processes, since the
+    operators read the thread count once per process."""
+    script = tmp_path / "run.py"
+    script.write_text(_OP_RUN)
+    for threads in (1, 2, 3):
+        out = tmp_path / str(threads)
+        out.mkdir()
+        done = subprocess.run([sys.executable, str(script), str(out)], cwd=REPO,
+                              env=dict(os.environ, OMP_NUM_THREADS=str(threads)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    names = sorted(os.listdir(str(tmp_path / "1")))
+    assert len(names) == 9
+    for threads in (2, 3):
+        for name in names:
+            with np.load(str(tmp_path / "1" / name)) as one, \
+                    np.load(str(tmp_path / str(threads) / name)) as many:
+                assert one.files == many.files
+                for key in one.files:
+                    np.testing.assert_array_equal(
+                        many[key], one[key],
+                        err_msg="%s, %d threads: array %s" % (name, threads, key))
 
 
 @pytest.mark.parametrize("kind", LAYER_KINDS)

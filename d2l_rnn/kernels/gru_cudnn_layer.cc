@@ -9,8 +9,8 @@
 // It differs from the book's GRU (gru_layer.cc) in the candidate only: the reset gate scales
 // the hidden product after it is computed, so all three hidden products read H_{t-1}. A step
 // is then one hidden product with W_h = [W_hz | W_hr | W_hh] (the register-blocked kernel of
-// recurrent.h, on both cores, W_h packed once per call) and one pass over the batch, forward
-// and backward alike, as in lstm_layer.cc; the weight gradient is one large product over all
+// recurrent.h, W_h packed once per call) and one pass over the batch, forward and backward
+// alike, each core owning its rows of the batch, as in lstm_layer.cc; the weight gradient is one large product over all
 // steps after the backward loop instead of num_steps small ones.
 //
 // Backward, from the last step to the first, with dG_t = [dZ | dR | dA] the gradient of
@@ -40,14 +40,10 @@ using namespace mxnet::ext;
 
 namespace {
 
-using d2l::a_packed;
 using d2l::act;
 using d2l::act_sum;
 using d2l::b_packed;
 using d2l::column_sums;
-using d2l::gemm_panels;
-using d2l::kMR;
-using d2l::pack_a;
 using d2l::pack_b;
 using d2l::previous_hidden;
 using d2l::step_at;
@@ -124,20 +120,21 @@ MXReturnValue GruCudnnLayer::Forward(std::vector<MXTensor>* inputs,
   float* PW = static_cast<float*>(res.alloc_cpu(sizeof(float) * (b_packed(h, h3) + bh3)));
   float* HW = PW + b_packed(h, h3);
 
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
     pack_b(Wh, h3, 1, h, h3, PW);
+    const d2l::Rows rows = d2l::rows_of_thread(B);
     for (int s = 0; s < T; ++s) {
       const int t = step_at(s, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
-      gemm_panels(B, h3, h, Hp, h, 1, (long)kMR * h, PW, 32, 32L * h, HW, h3, false);
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      d2l::rows_product(rows, B, h3, h, Hp, h, PW, HW, h3, false);
+      d2l::for_rows(rows, [&](int b) {
         const long r = t * bh1 + b * h;
         cell_forward(h, HW + b * h3, XZR + t * bh2 + b * 2 * h, XH + r, bias, bh, Hp + b * h,
                      G + t * bh3 + b * h3, HT + r, Y + r);
-      }
+      });
     }
+#pragma omp barrier
     const float* last = Y + step_at(T - 1, T, reverse) * bh1;
 #pragma omp for schedule(static)
     for (long i = 0; i < bh1; ++i) HN[i] = last[i];
@@ -173,29 +170,29 @@ MXReturnValue GruCudnnLayer::Backward(std::vector<MXTensor>* inputs,
   // the gradient of no input).
   const int TB = T * B;
   float* PWT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
-      b_packed(h3, h) + a_packed(B, h3) + weight_gradient_scratch(h, h3) + TB * (long)h3)));
+      b_packed(h3, h) + d2l::a_packed_rows(B, h3) + weight_gradient_scratch(h, h3) + TB * (long)h3)));
   float* PS = PWT + b_packed(h3, h);
-  float* PW = PS + a_packed(B, h3);
+  float* PW = PS + d2l::a_packed_rows(B, h3);
   float* DG = PW + weight_gradient_scratch(h, h3);
   float* carry = dH0;  // the gradient reaching H_{t-1}; after the loop, H0's
 
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
     pack_b(Wh, 1, h3, h3, h, PWT);
 #pragma omp for schedule(static)
     for (long i = 0; i < bh1; ++i) carry[i] = dHN[i];  // beyond the last step: the final state's
+    const d2l::Rows rows = d2l::rows_of_thread(B);
     for (int s = T - 1; s >= 0; --s) {
       const int t = step_at(s, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      d2l::for_rows(rows, [&](int b) {
         const long r = t * bh1 + b * h;
         cell_backward(h, G + t * bh3 + b * h3, HT + r, Hp + b * h, dY + r, carry + b * h,
                       DG + t * bh3 + b * h3, dXZR + t * bh2 + b * 2 * h, dXH + r);
-      }
-      pack_a(DG + t * bh3, h3, 1, B, h3, PS);
-      gemm_panels(B, h, h3, PS, 1, kMR, (long)kMR * h3, PWT, 32, 32L * h3, carry, h, true);
+      });
+      d2l::rows_product_packed(rows, B, h, h3, DG + t * bh3, h3, PS, PWT, carry, h, true);
     }
+#pragma omp barrier
 
     // dW_h = sum_t H_{t-1}^T dG_t over all steps at once.
     weight_gradient([&](long k) { return previous_hidden(k, T, B, h, reverse, H0, Y); }, DG,

@@ -6,7 +6,8 @@
 // The input products X_t W_x* (a row lookup for token indices) stay in the MXNet graph; this
 // operator runs the recurrence. Why it is faster than the graph of small MXNet operators:
 // each step's two hidden products run in a register-blocked kernel (recurrent.h, shared with
-// lstm_layer.cc) on both cores, the ~20 elementwise operations of a step (forward and
+// lstm_layer.cc) on every core, each owning its rows of the batch for all the steps (Rows
+// there), the ~20 elementwise operations of a step (forward and
 // backward) become two passes over the batch, and the weight gradients are two large products
 // over all steps after the backward loop instead of 2 x num_steps small ones.
 //
@@ -31,8 +32,6 @@ namespace {
 using d2l::act_sum;
 using d2l::b_packed;
 using d2l::column_sums;
-using d2l::gemm_panels;
-using d2l::kMR;
 using d2l::pack_b;
 using d2l::previous_hidden;
 using d2l::step_at;
@@ -75,10 +74,11 @@ MXReturnValue GruLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTen
       res.alloc_cpu(sizeof(float) * (b_packed(h, 2 * h) + b_packed(h, h))));
   float* PWhh = PWzr + b_packed(h, 2 * h);
 
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
     pack_b(Wzr, 2 * h, 1, h, 2 * h, PWzr);
     pack_b(Whh, h, 1, h, h, PWhh);
+    const d2l::Rows rows = d2l::rows_of_thread(B);
     for (int s = 0; s < T; ++s) {
       const int t = step_at(s, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
@@ -86,23 +86,22 @@ MXReturnValue GruLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTen
       float* rh = RH + t * bh1;
       float* ht = HT + t * bh1;
       float* y = Y + t * bh1;
-      gemm_panels(B, 2 * h, h, Hp, h, 1, (long)kMR * h, PWzr, 32, 32L * h, zr, 2 * h, false);
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      d2l::rows_product(rows, B, 2 * h, h, Hp, h, PWzr, zr, 2 * h, false);
+      d2l::for_rows(rows, [&](int b) {
         float* g = zr + b * 2 * h;
         const float* x = XZR + t * bh2 + b * 2 * h;
         act_sum<false>(g, x, bzr, g, 2 * h);
         for (int j = 0; j < h; ++j) rh[b * h + j] = g[h + j] * Hp[b * h + j];
-      }
-      gemm_panels(B, h, h, rh, h, 1, (long)kMR * h, PWhh, 32, 32L * h, ht, h, false);
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      });
+      d2l::rows_product(rows, B, h, h, rh, h, PWhh, ht, h, false);
+      d2l::for_rows(rows, [&](int b) {
         const float* z = zr + b * 2 * h;
         float* c = ht + b * h;
         act_sum<true>(c, XH + t * bh1 + b * h, bh, c, h);
         for (int j = 0; j < h; ++j) y[b * h + j] = c[j] + z[j] * (Hp[b * h + j] - c[j]);
-      }
+      });
     }
+#pragma omp barrier
     const float* last = Y + step_at(T - 1, T, reverse) * bh1;
 #pragma omp for schedule(static)
     for (long i = 0; i < bh1; ++i) HN[i] = last[i];
@@ -145,12 +144,13 @@ MXReturnValue GruLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXTe
   float* PW = dRH + bh1;
   float* carry = dH0;  // the gradient reaching H_{t-1}; after the loop, H0's
 
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
     pack_b(Wzr, 1, 2 * h, 2 * h, h, PWzrT);  // W_hzr^T (2h x h)
     pack_b(Whh, 1, h, h, h, PWhhT);          // W_hh^T
 #pragma omp for schedule(static)
     for (long i = 0; i < bh1; ++i) carry[i] = dHN[i];  // beyond the last step: the final state's
+    const d2l::Rows rows = d2l::rows_of_thread(B);
     for (int s = T - 1; s >= 0; --s) {
       const int t = step_at(s, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + step_at(s - 1, T, reverse) * bh1;
@@ -158,8 +158,7 @@ MXReturnValue GruLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXTe
       const float* ht = HT + t * bh1;
       float* dzr = dXZR + t * bh2;
       float* dgh = dXH + t * bh1;
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      d2l::for_rows(rows, [&](int b) {
         for (int j = 0; j < h; ++j) {
           const long i = b * h + j;
           const float z = zr[b * 2 * h + j], c = ht[i];
@@ -168,20 +167,19 @@ MXReturnValue GruLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXTe
           dzr[b * 2 * h + j] = dh * (Hp[i] - c) * z * (1.f - z);
           carry[i] = dh * z;
         }
-      }
-      gemm_panels(B, h, h, dgh, h, 1, (long)kMR * h, PWhhT, 32, 32L * h, dRH, h, false);
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      });
+      d2l::rows_product(rows, B, h, h, dgh, h, PWhhT, dRH, h, false);
+      d2l::for_rows(rows, [&](int b) {
         for (int j = 0; j < h; ++j) {
           const long i = b * h + j;
           const float r = zr[b * 2 * h + h + j];
           dzr[b * 2 * h + h + j] = dRH[i] * Hp[i] * r * (1.f - r);
           carry[i] += dRH[i] * r;
         }
-      }
-      gemm_panels(B, h, 2 * h, dzr, 2 * h, 1, (long)kMR * 2 * h, PWzrT, 32, 64L * h, carry, h,
-                  true);
+      });
+      d2l::rows_product(rows, B, h, 2 * h, dzr, 2 * h, PWzrT, carry, h, true);
     }
+#pragma omp barrier
 
     // Weight gradients over all steps at once: dW_hzr = sum_t H_{t-1}^T dG_zr,t and
     // dW_hh = sum_t (R_t * H_{t-1})^T dH~_t.

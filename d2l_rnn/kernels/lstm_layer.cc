@@ -7,8 +7,8 @@
 // The input products X_t W_x* (a row lookup for token indices) stay in the MXNet graph; this
 // operator runs the recurrence. All four gates read only H_{t-1}, so a step is one hidden
 // product with W_h = [W_hi | W_hf | W_ho | W_hc] (the register-blocked kernel of recurrent.h,
-// on both cores, W_h packed once per call) and one pass over the batch, forward and backward
-// alike; the weight gradient is one large product over all steps after the backward loop
+// W_h packed once per call) and one pass over the batch, forward and backward alike, each
+// core owning its rows of the batch for all the steps (recurrent.h: Rows); the weight gradient is one large product over all steps after the backward loop
 // instead of num_steps small ones.
 //
 // Backward, from the last step to the first, with dG_t = [dI | dF | dO | dC~] the gradient
@@ -38,14 +38,10 @@ using namespace mxnet::ext;
 
 namespace {
 
-using d2l::a_packed;
 using d2l::act;
 using d2l::act_sum;
 using d2l::b_packed;
 using d2l::column_sums;
-using d2l::gemm_panels;
-using d2l::kMR;
-using d2l::pack_a;
 using d2l::pack_b;
 using d2l::previous_hidden;
 using d2l::step_at;
@@ -119,22 +115,23 @@ MXReturnValue LstmLayer::Forward(std::vector<MXTensor>* inputs, std::vector<MXTe
   float* PW = static_cast<float*>(res.alloc_cpu(sizeof(float) * (b_packed(h, h4) + bh4)));
   float* HW = PW + b_packed(h, h4);
 
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
     pack_b(Wh, h4, 1, h, h4, PW);
+    const d2l::Rows rows = d2l::rows_of_thread(B);
     for (int s = 0; s < T; ++s) {
       const int t = step_at(s, T, reverse), prev = s == 0 ? 0 : step_at(s - 1, T, reverse);
       const float* Hp = s == 0 ? H0 : Y + prev * bh1;
       const float* Cp = s == 0 ? C0 : C + prev * bh1;
       float* g = G + t * bh4;
-      gemm_panels(B, h4, h, Hp, h, 1, (long)kMR * h, PW, 32, 32L * h, HW, h4, false);
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      d2l::rows_product(rows, B, h4, h, Hp, h, PW, HW, h4, false);
+      d2l::for_rows(rows, [&](int b) {
         const long r = t * bh1 + b * h;
         cell_forward(h, HW + b * h4, XW + t * bh4 + b * h4, bias, Cp + b * h, g + b * h4,
                      C + r, TC + r, Y + r);
-      }
+      });
     }
+#pragma omp barrier
     const long last = step_at(T - 1, T, reverse) * bh1;
 #pragma omp for schedule(static)
     for (long i = 0; i < bh1; ++i) {
@@ -173,14 +170,14 @@ MXReturnValue LstmLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXT
   // Scratch, packed: W_h^T and a step's dG for the steps; the chunks of dW_h's product.
   const int TB = T * B;
   float* PWT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
-      b_packed(h4, h) + a_packed(B, h4) + weight_gradient_scratch(h, h4))));
+      b_packed(h4, h) + d2l::a_packed_rows(B, h4) + weight_gradient_scratch(h, h4))));
   float* PS = PWT + b_packed(h4, h);
-  float* PW = PS + a_packed(B, h4);
+  float* PW = PS + d2l::a_packed_rows(B, h4);
   // The gradients reaching H_{t-1} and C_{t-1}; after the loop, H0's and C0's.
   float* carry_h = dH0;
   float* carry_c = dC0;
 
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
     pack_b(Wh, 1, h4, h4, h, PWT);
 #pragma omp for schedule(static)
@@ -188,18 +185,18 @@ MXReturnValue LstmLayer::Backward(std::vector<MXTensor>* inputs, std::vector<MXT
       carry_h[i] = dHT[i];  // beyond the last step, only what reaches the final state
       carry_c[i] = dCT[i];
     }
+    const d2l::Rows rows = d2l::rows_of_thread(B);
     for (int s = T - 1; s >= 0; --s) {
       const int t = step_at(s, T, reverse);
       const float* Cp = s == 0 ? C0 : C + step_at(s - 1, T, reverse) * bh1;
-#pragma omp for schedule(static)
-      for (int b = 0; b < B; ++b) {
+      d2l::for_rows(rows, [&](int b) {
         const long r = t * bh1 + b * h;
         cell_backward(h, G + t * bh4 + b * h4, TC + r, Cp + b * h, dY + r, carry_h + b * h,
                       carry_c + b * h, dXW + t * bh4 + b * h4);
-      }
-      pack_a(dXW + t * bh4, h4, 1, B, h4, PS);
-      gemm_panels(B, h, h4, PS, 1, kMR, (long)kMR * h4, PWT, 32, 32L * h4, carry_h, h, false);
+      });
+      d2l::rows_product_packed(rows, B, h, h4, dXW + t * bh4, h4, PS, PWT, carry_h, h, false);
     }
+#pragma omp barrier
 
     // dW_h = sum_t H_{t-1}^T dG_t over all steps at once.
     weight_gradient([&](long k) { return previous_hidden(k, T, B, h, reverse, H0, Y); }, dXW,

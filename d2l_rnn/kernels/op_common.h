@@ -8,6 +8,9 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "mxnet/lib_api.h"
 
 namespace d2l {
@@ -46,6 +49,24 @@ inline bool bool_attr(const std::unordered_map<std::string, std::string>& attrs,
                       const char* name) {
   auto it = attrs.find(name);
   return it != attrs.end() && (it->second == "1" || it->second == "True" || it->second == "true");
+}
+
+// The number of threads of every parallel region of these operators. MXNet's engine runs
+// operators on worker threads whose OpenMP thread count it sets to 1 (its own operators name
+// their count in each parallel region), so a bare `omp parallel` here would run on one core
+// (measured: the LSTM layer took as long with OMP_NUM_THREADS=1 as without). The count is
+// OMP_NUM_THREADS where the user set it, else every processor this process may run on.
+inline int threads() {
+#ifdef _OPENMP
+  static const int n = [] {
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    const int v = env ? std::atoi(env) : 0;
+    return v > 0 ? v : omp_get_num_procs();
+  }();
+  return n;
+#else
+  return 1;
+#endif
 }
 
 // What a layer's forward pass keeps for its backward pass (gates, cell states, ...), held by

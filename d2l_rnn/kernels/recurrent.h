@@ -2,10 +2,15 @@
 // the register-blocked matrix product (AVX-512, AVX2 or scalar) and the packing of its
 // operands, the weight gradients over all steps, the activation passes, the column sums of
 // the backward passes, and the order of the steps. Every function here is called inside an
-// OpenMP parallel region and shares its work among the threads.
+// OpenMP parallel region by all of its threads; each shares its work among them (ending in a
+// barrier) unless its comment says it runs on the calling thread alone (gemm_serial,
+// pack_a_block) or on the rows the thread owns (Rows below).
 #ifndef D2L_RNN_RECURRENT_H_
 #define D2L_RNN_RECURRENT_H_
 #include <cmath>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "vec_math.h"
 
 namespace d2l {
@@ -137,24 +142,39 @@ inline void run_block(int mr, int K, const float* a, long sai, long sak, const f
 
 // The general form: A's kMR-row panel ib starts at A + ib * a_panel, B's 32-column panel jb
 // at B + jb * b_panel (row stride ldb), so that either may be packed (pack_a, pack_b below).
+// gemm_block computes output block (ib, jb); gemm_panels shares the blocks among the threads
+// (implicit barrier at the end), gemm_serial computes them all on the calling thread.
+inline void gemm_block(int ib, int jb, int M, int N, int K, const float* A, long sai, long sak,
+                       long a_panel, const float* B, long ldb, long b_panel, float* C, long ldc,
+                       bool acc) {
+  const int i = ib * kMR, j = jb * 32, mr = M - i < kMR ? M - i : kMR;
+  const int ncols = N - j < 32 ? N - j : 32;
+  const float* a = A + ib * a_panel;
+  const float* b = B + jb * b_panel;
+  float* c = C + i * ldc + j;
+  if (ncols == 32) {
+    run_block<true>(mr, K, a, sai, sak, b, ldb, c, ldc, ncols, acc);
+  } else {
+    run_block<false>(mr, K, a, sai, sak, b, ldb, c, ldc, ncols, acc);
+  }
+}
+
 inline void gemm_panels(int M, int N, int K, const float* A, long sai, long sak, long a_panel,
                         const float* B, long ldb, long b_panel, float* C, long ldc, bool acc) {
   const int nb = (N + 31) / 32, mb = (M + kMR - 1) / kMR;
 #pragma omp for schedule(static) collapse(2)
-  for (int jb = 0; jb < nb; ++jb) {
-    for (int ib = 0; ib < mb; ++ib) {
-      const int i = ib * kMR, j = jb * 32, mr = M - i < kMR ? M - i : kMR;
-      const int ncols = N - j < 32 ? N - j : 32;
-      const float* a = A + ib * a_panel;
-      const float* b = B + jb * b_panel;
-      float* c = C + i * ldc + j;
-      if (ncols == 32) {
-        run_block<true>(mr, K, a, sai, sak, b, ldb, c, ldc, ncols, acc);
-      } else {
-        run_block<false>(mr, K, a, sai, sak, b, ldb, c, ldc, ncols, acc);
-      }
-    }
-  }
+  for (int jb = 0; jb < nb; ++jb)
+    for (int ib = 0; ib < mb; ++ib)
+      gemm_block(ib, jb, M, N, K, A, sai, sak, a_panel, B, ldb, b_panel, C, ldc, acc);
+}
+
+// Column panel by column panel, so that B's panel stays in L1 for all of A's row blocks.
+inline void gemm_serial(int M, int N, int K, const float* A, long sai, long sak, long a_panel,
+                        const float* B, long ldb, long b_panel, float* C, long ldc, bool acc) {
+  const int nb = (N + 31) / 32, mb = (M + kMR - 1) / kMR;
+  for (int jb = 0; jb < nb; ++jb)
+    for (int ib = 0; ib < mb; ++ib)
+      gemm_block(ib, jb, M, N, K, A, sai, sak, a_panel, B, ldb, b_panel, C, ldc, acc);
 }
 
 // Packing. Rows of B or A that lie 4 KB apart (W_h's rows for h = 256, the gradients' rows)
@@ -186,16 +206,19 @@ inline void pack_b(const float* src, long sbk, long sbj, int K, int N, float* P)
 
 // P = A (M x K, A(i, k) = src[i * sai + k * sak]) as kMR-row panels of K x kMR, zero beyond
 // row M: gemm_panels(M, ..., P, 1, kMR, kMR * K, ...).
+inline void pack_a_block(int ib, const float* src, long sai, long sak, int M, int K,
+                         float* P) {
+  float* p = P + (long)ib * K * kMR;
+  const float* s = src + (long)ib * kMR * sai;
+  const int n = M - ib * kMR < kMR ? M - ib * kMR : kMR;
+  for (int k = 0; k < K; ++k)
+    for (int r = 0; r < kMR; ++r) p[k * kMR + r] = r < n ? s[r * sai + k * sak] : 0.f;
+}
+
 inline void pack_a(const float* src, long sai, long sak, int M, int K, float* P) {
   const int mb = (M + kMR - 1) / kMR;
 #pragma omp for schedule(static)
-  for (int ib = 0; ib < mb; ++ib) {
-    float* p = P + (long)ib * K * kMR;
-    const float* s = src + (long)ib * kMR * sai;
-    const int n = M - ib * kMR < kMR ? M - ib * kMR : kMR;
-    for (int k = 0; k < K; ++k)
-      for (int r = 0; r < kMR; ++r) p[k * kMR + r] = r < n ? s[r * sai + k * sak] : 0.f;
-  }
+  for (int ib = 0; ib < mb; ++ib) pack_a_block(ib, src, sai, sak, M, K, P);
 }
 
 // The same for A = X^T, X (K x M) given by its rows, row(k) -> const float* (so that they
@@ -231,6 +254,76 @@ inline void weight_gradient(Row row, const float* dG, long K, int M, int N, floa
     pack_a_t([&](int k) { return row(k0 + k); }, kc, M, PH);
     pack_b(dG + k0 * N, N, 1, kc, N, PG);
     gemm_panels(M, N, kc, PH, 1, kMR, (long)kMR * kc, PG, 32, 32L * kc, dW, N, k0 > 0);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Who computes which rows of a step. Within a step the rows of the batch are independent, so
+// when the batch holds at least one kMR-row block per thread, each thread owns a contiguous
+// range of rows for all the steps of a layer: its products, row passes and packing read only
+// what it wrote itself, and the threads need not meet between steps (two or three barriers a
+// step otherwise, and every row of a step's product travelling between the cores' caches). A
+// smaller batch (generation: B = 1) shares every product's columns and every row pass among
+// the threads instead, each ending in a barrier. Callers put an explicit barrier after the
+// loop over the steps, before anything that reads all rows.
+struct Rows {
+  bool owned;  // false: shared
+  int lo, hi;  // the rows [lo, hi) of this thread (owned), or all rows (shared)
+  long slot;   // owned: where this thread's packed A panels start, in units of K floats
+};
+
+// Called by every thread of the parallel region.
+inline Rows rows_of_thread(int B) {
+#ifdef _OPENMP
+  const int n = omp_get_num_threads(), i = omp_get_thread_num();
+#else
+  const int n = 1, i = 0;
+#endif
+  if (n > 1 && B < kMR * n) return {false, 0, B, 0};
+  const int lo = (int)((long)B * i / n), hi = (int)((long)B * (i + 1) / n);
+  return {true, lo, hi, (long)lo + (long)i * kMR};
+}
+
+// Floats of the scratch for a packed A of B rows and K columns, either way: each of n
+// threads rounds its rows up to whole kMR blocks, and n kMR <= B when they own rows.
+inline long a_packed_rows(int B, int K) { return (long)K * (2 * B + kMR); }
+
+// f(b) for the rows b of this thread (owned) or shared among the threads (then a barrier).
+template <class F>
+inline void for_rows(const Rows& rows, F f) {
+  if (rows.owned) {
+    for (int b = rows.lo; b < rows.hi; ++b) f(b);
+  } else {
+#pragma omp for schedule(static)
+    for (int b = rows.lo; b < rows.hi; ++b) f(b);
+  }
+}
+
+// C = [C +] A W for the rows of the batch: A (B x K, row stride lda), W packed by pack_b
+// (K x N), C (B x N, row stride ldc).
+inline void rows_product(const Rows& rows, int B, int N, int K, const float* A, long lda,
+                         const float* PW, float* C, long ldc, bool acc) {
+  if (rows.owned) {
+    gemm_serial(rows.hi - rows.lo, N, K, A + rows.lo * lda, lda, 1, kMR * lda, PW, 32, 32L * K,
+                C + rows.lo * ldc, ldc, acc);
+  } else {
+    gemm_panels(B, N, K, A, lda, 1, kMR * lda, PW, 32, 32L * K, C, ldc, acc);
+  }
+}
+
+// The same with A's rows packed first into PA (a_packed_rows(B, K) floats), for an A whose
+// rows lie 4 KB apart (the gates' gradients).
+inline void rows_product_packed(const Rows& rows, int B, int N, int K, const float* A, long lda,
+                                float* PA, const float* PW, float* C, long ldc, bool acc) {
+  if (rows.owned) {
+    const int M = rows.hi - rows.lo;
+    float* p = PA + rows.slot * K;
+    for (int ib = 0; ib < (M + kMR - 1) / kMR; ++ib)
+      pack_a_block(ib, A + rows.lo * lda, lda, 1, M, K, p);
+    gemm_serial(M, N, K, p, 1, kMR, (long)kMR * K, PW, 32, 32L * K, C + rows.lo * ldc, ldc, acc);
+  } else {
+    pack_a(A, lda, 1, B, K, PA);
+    gemm_panels(B, N, K, PA, 1, kMR, (long)kMR * K, PW, 32, 32L * K, C, ldc, acc);
   }
 }
 

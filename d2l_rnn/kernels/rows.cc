@@ -51,7 +51,7 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   const long K = (*inputs)[0].size(), V = (*inputs)[1].shape[0];
   const long width = (*outputs)[0].shape[2];
   float* out = (*outputs)[0].data<float>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(d2l::threads())
   for (long k = 0; k < K; ++k) {
     const long v = row_of(x[k], V);
     float* o = out + k * width;
@@ -77,7 +77,7 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   const long K = (*inputs)[1].size(), V = (*inputs)[2].shape[0];
   const long width = (*inputs)[0].shape[2];
   float* dx = (*outputs)[0].data<float>();
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
 #pragma omp for schedule(static) nowait
     for (long k = 0; k < K; ++k) dx[k] = 0.f;

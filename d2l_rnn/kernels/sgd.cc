@@ -56,7 +56,7 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   const int n = num_weights(attrs);
   const float lr = float_attr(attrs, "lr"), theta = float_attr(attrs, "theta");
   double total = 0.0;
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   {
     double local = 0.0;
     for (int a = 0; a < n; ++a) {
@@ -86,7 +86,7 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
     scale = r < 1.f ? r : (std::isnan(r) ? r : 1.f);
   }
   const float step = lr * scale;
-#pragma omp parallel
+#pragma omp parallel num_threads(d2l::threads())
   for (int a = 0; a < n; ++a) {
     float* w = (*inputs)[a].data<float>();
     const float* g = (*inputs)[n + a].data<float>();

@@ -103,7 +103,7 @@ MXReturnValue forward(const std::unordered_map<std::string, std::string>& attrs,
   float* loss = (*outputs)[0].data<float>();
   float* lse = (*outputs)[1].data<float>();
   double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total)
+#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(d2l::threads())
   for (long n = 0; n < N; ++n) {
     const float* x = Y + n * V;
     const float m = row_max(x, V);
@@ -126,7 +126,7 @@ MXReturnValue backward(const std::unordered_map<std::string, std::string>& attrs
   float* dY = (*outputs)[0].data<float>();
   float* dy = (*outputs)[1].data<float>();
   const float scale = g / N;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(d2l::threads())
   for (long n = 0; n < N; ++n) {
     const float* x = Y + n * V;
     float* d = dY + n * V;
