@@ -177,7 +177,12 @@ def test_vocabulary_is_the_same_in_every_process():
 
 
 @pytest.mark.parametrize("batch_size,num_steps", [(32, 35), (3, 5), (7, 1)])
-def test_iterators_match_the_book(small_lyrics, batch_size, num_steps):
+@pytest.mark.parametrize("chunk", [None, 1, 3])
+def test_iterators_match_the_book(small_lyrics, monkeypatch, batch_size, num_steps, chunk):
+    """Also when the iterators copy a chunk of 1 or 3 minibatches to the device at a time
+    (the whole epoch here otherwise): the same minibatches across the chunks' boundaries."""
+    if chunk is not None:
+        monkeypatch.setattr(d2l_rnn.data, "CHUNK_CHARS", chunk * batch_size * num_steps)
     corpus = small_lyrics[0]
     for ours_fn, book_fn in ((d2l_rnn.data_iter_random, d2lzh.data_iter_random),
                              (d2l_rnn.data_iter_consecutive, d2lzh.data_iter_consecutive)):

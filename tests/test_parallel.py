@@ -241,9 +241,9 @@ def test_print_commands_over_ssh_and_the_warning(tmp_path, capsys):
 # ---- a corpus held as an array ------------------------------------------------------------
 
 def test_iterators_read_an_array_corpus_a_minibatch_at_a_time():
-    """An array corpus is sliced per minibatch: iterating 5 million characters allocates
-    a few minibatches' worth, not a float copy of the corpus (20 MB), and gives what the
-    list gives."""
+    """An array corpus is sliced a chunk at a time: iterating 5 million characters allocates
+    a chunk's worth (data.CHUNK_CHARS characters, 1 MB as float32, and its indices), not a
+    float copy of the corpus (20 MB), and gives what the list gives."""
     rng = np.random.RandomState(0)
     corpus = rng.randint(0, 200, size=5_000_000).astype(np.uint16)
     for it in (data.data_iter_consecutive, data.data_iter_random):

@@ -52,8 +52,13 @@ def test_validation_never_sees_training_characters():
         assert len(hist.val_perplexity) == 2
 
 
-def test_evaluate_perplexity_is_the_mean_cross_entropy_over_the_stream(small_lyrics):
-    """Against a direct computation: one pass over each piece of the stream, from zero."""
+@pytest.mark.parametrize("chunk_chars", [None, 21, 50])
+def test_evaluate_perplexity_is_the_mean_cross_entropy_over_the_stream(small_lyrics, monkeypatch,
+                                                                       chunk_chars):
+    """Against a direct computation: one pass over each piece of the stream, from zero; also
+    when the stream goes to the device in chunks of one or two windows (21 = 3 x 7)."""
+    if chunk_chars is not None:
+        monkeypatch.setattr(d2l_rnn.training.evaluate, "CHUNK_CHARS", chunk_chars)
     corpus_indices, _, _, V = small_lyrics
     mx.random.seed(1)
     params = d2l_rnn.get_gru_params(V, 8)

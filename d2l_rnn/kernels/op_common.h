@@ -51,11 +51,12 @@ inline bool bool_attr(const std::unordered_map<std::string, std::string>& attrs,
   return it != attrs.end() && (it->second == "1" || it->second == "True" || it->second == "true");
 }
 
-// The number of threads of every parallel region of these operators. MXNet's engine runs
-// operators on worker threads whose OpenMP thread count it sets to 1 (its own operators name
-// their count in each parallel region), so a bare `omp parallel` here would run on one core
-// (measured: the LSTM layer took as long with OMP_NUM_THREADS=1 as without). The count is
-// OMP_NUM_THREADS where the user set it, else every processor this process may run on.
+// The number of threads of every parallel region of these operators. MXNet calls operators
+// from its engine's worker threads, where OpenMP's default can be one thread (MXNet's own
+// operators name their count in each parallel region), so a bare `omp parallel` here could
+// run on one core (measured: an imperative call of the LSTM layer saw omp_get_max_threads()
+// == 1 and took as long as with OMP_NUM_THREADS=1). The count is OMP_NUM_THREADS where the
+// user set it, else every processor this process may run on.
 inline int threads() {
 #ifdef _OPENMP
   static const int n = [] {

@@ -6,7 +6,8 @@ import numpy as np
 from mxnet import nd
 from mxnet.gluon import loss as gloss
 
-from ..data import as_index_array
+from ..data import CHUNK_CHARS, as_index_array
+from .progress import RUN_AHEAD
 
 
 def evaluate_perplexity(forward, begin_state, indices, batch_size, num_steps, ctx=None):
@@ -25,16 +26,23 @@ def evaluate_perplexity(forward, begin_state, indices, batch_size, num_steps, ct
     b = max(1, min(batch_size, (n - 1) // (4 * num_steps)))
     length = (n - 1) // b
     data = as_index_array(indices)
-    X_all = data[:b * length].reshape(b, length)  # views: each window is converted alone
+    X_all = data[:b * length].reshape(b, length)  # views: converted a chunk at a time
     Y_all = data[1:b * length + 1].reshape(b, length)
     loss = gloss.SoftmaxCrossEntropyLoss()
     state = begin_state(b)
     totals = []
-    for j in range(0, length, num_steps):
-        X = nd.array(X_all[:, j:j + num_steps].astype(np.float32), ctx=ctx)
-        Y = nd.array(Y_all[:, j:j + num_steps].astype(np.float32), ctx=ctx)
-        outputs, state = forward(X, state)
-        totals.append(loss(outputs, Y.T.reshape((-1,))).sum())
+    # Whole windows per chunk copied to the device (see data.CHUNK_CHARS).
+    chunk = max(1, CHUNK_CHARS // (b * num_steps)) * num_steps
+    for j0 in range(0, length, chunk):
+        width = min(chunk, length - j0)
+        X_c = nd.array(X_all[:, j0:j0 + width].astype(np.float32), ctx=ctx)
+        Y_c = nd.array(Y_all[:, j0:j0 + width].astype(np.float32), ctx=ctx)
+        for j in range(0, width, num_steps):
+            end = min(j + num_steps, width)
+            outputs, state = forward(X_c[:, j:end], state)
+            totals.append(loss(outputs, Y_c[:, j:end].T.reshape((-1,))).sum())
+            if len(totals) > RUN_AHEAD:
+                totals[-1 - RUN_AHEAD].wait_to_read()
     total = float(nd.add_n(*totals).asscalar()) if len(totals) > 1 \
         else float(totals[0].asscalar())
     try:

@@ -51,18 +51,27 @@ class Progress(object):
         self.bar.close()
 
 
+# Minibatches the loop may queue ahead of the one MXNet's engine is computing: enough that
+# the engine never waits for Python, few enough that the arrays MXNet allocates for queued
+# operations stay those of a few minibatches.
+RUN_AHEAD = 2
+
+
 def run_epoch(batches, step, progress=None):
     """One pass over ``batches``: ``step(*batch)`` for each, which trains on it and returns
     what to record as a (k,) NDArray (the loss, ...).
 
-    The values stay on the device until the pass is over and are read back once, so the
-    loop never waits for a minibatch to finish. Returns ``(values, seconds)``: float64
-    (num_batches, k) and the wall time of the pass, read-back included.
+    The values stay on the device until the pass is over and are read back once; the loop
+    waits only for the minibatch ``RUN_AHEAD`` before the one it has just queued. Returns
+    ``(values, seconds)``: float64 (num_batches, k) and the wall time of the pass,
+    read-back included.
     """
     start = time.time()
     values = []
     for batch in batches:
         values.append(step(*batch))
+        if len(values) > RUN_AHEAD:
+            values[-1 - RUN_AHEAD].wait_to_read()
         if progress is not None:
             progress.update()
     if not values:
