@@ -280,11 +280,13 @@ def as_index_array(corpus_indices):
 CHUNK_CHARS = 1 << 18
 
 
-def _chunks(epoch_size, batch_size, num_steps):
-    """``(first, count)`` ranges of the epoch's minibatches copied to the device at once."""
+def minibatch_chunks(num_batches, batch_size, num_steps):
+    """``(first, count)`` ranges of ``num_batches`` minibatches of batch_size x num_steps
+    characters, each range copied to the device at once (``CHUNK_CHARS`` at most, one
+    minibatch at least)."""
     per_chunk = max(1, CHUNK_CHARS // (batch_size * num_steps))
-    for first in range(0, epoch_size, per_chunk):
-        yield first, min(per_chunk, epoch_size - first)
+    for first in range(0, num_batches, per_chunk):
+        yield first, min(per_chunk, num_batches - first)
 
 
 def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None, rng=random):
@@ -304,7 +306,7 @@ def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None, rng=random
     example_indices = list(range(num_examples))
     rng.shuffle(example_indices)
     offsets = np.arange(num_steps)
-    for first, count in _chunks(epoch_size, batch_size, num_steps):
+    for first, count in minibatch_chunks(epoch_size, batch_size, num_steps):
         starts = np.array(example_indices[first * batch_size:(first + count) * batch_size])
         rows = starts[:, None] * num_steps + offsets
         X = nd.array(corpus[rows].astype(np.float32), ctx=ctx)
@@ -328,7 +330,7 @@ def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
     epoch_size = (batch_len - 1) // num_steps
     streams = as_index_array(corpus_indices)[:batch_size * batch_len].reshape(
         batch_size, batch_len)  # a view of an array: nothing is copied until a chunk
-    for first, count in _chunks(epoch_size, batch_size, num_steps):
+    for first, count in minibatch_chunks(epoch_size, batch_size, num_steps):
         j0 = first * num_steps
         chunk = nd.array(streams[:, j0:j0 + count * num_steps + 1].astype(np.float32), ctx=ctx)
         for i in range(count):

@@ -52,21 +52,23 @@ def test_validation_never_sees_training_characters():
         assert len(hist.val_perplexity) == 2
 
 
-@pytest.mark.parametrize("chunk_chars", [None, 21, 50])
+@pytest.mark.parametrize("num_steps", [7, 10])  # 133 = 19 x 7 = 13 x 10 + 3
+@pytest.mark.parametrize("chunk", [None, 1, 2])
 def test_evaluate_perplexity_is_the_mean_cross_entropy_over_the_stream(small_lyrics, monkeypatch,
-                                                                       chunk_chars):
+                                                                       num_steps, chunk):
     """Against a direct computation: one pass over each piece of the stream, from zero; also
-    when the stream goes to the device in chunks of one or two windows (21 = 3 x 7)."""
-    if chunk_chars is not None:
-        monkeypatch.setattr(d2l_rnn.training.evaluate, "CHUNK_CHARS", chunk_chars)
+    when the stream goes to the device in chunks of one or two windows, and when its last
+    window is short."""
+    if chunk is not None:
+        monkeypatch.setattr(d2l_rnn.data, "CHUNK_CHARS", chunk * 3 * num_steps)
     corpus_indices, _, _, V = small_lyrics
     mx.random.seed(1)
     params = d2l_rnn.get_gru_params(V, 8)
     step = d2l_rnn.ScratchModel.from_book(d2l_rnn.gru, params, d2l_rnn.init_gru_state, 8, V)
     begin = step.begin_state
     val = corpus_indices[:401]
-    got = evaluate_perplexity(step, begin, val, batch_size=3, num_steps=7)
-    # 400 targets; pieces of at least 4 * 7 characters: 3 pieces of 133 (one left over).
+    got = evaluate_perplexity(step, begin, val, batch_size=3, num_steps=num_steps)
+    # 400 targets; pieces of at least 4 * num_steps characters: 3 of 133 (one left over).
     total = 0.0
     for i in range(3):
         x = nd.array([val[i * 133:(i + 1) * 133]])

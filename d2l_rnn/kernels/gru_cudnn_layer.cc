@@ -10,8 +10,8 @@
 // the hidden product after it is computed, so all three hidden products read H_{t-1}. A step
 // is then one hidden product with W_h = [W_hz | W_hr | W_hh] (the register-blocked kernel of
 // recurrent.h, W_h packed once per call) and one pass over the batch, forward and backward
-// alike, each core owning its rows of the batch, as in lstm_layer.cc; the weight gradient is one large product over all
-// steps after the backward loop instead of num_steps small ones.
+// alike, each core owning its rows of the batch, as in lstm_layer.cc; the weight gradient is
+// one large product over all steps after the backward loop instead of num_steps small ones.
 //
 // Backward, from the last step to the first, with dG_t = [dZ | dR | dA] the gradient of
 // H_{t-1} W_h + [b_z | b_r | b_hh] (dZ and dR are also those of the input products X_t W_xz,
@@ -170,7 +170,8 @@ MXReturnValue GruCudnnLayer::Backward(std::vector<MXTensor>* inputs,
   // the gradient of no input).
   const int TB = T * B;
   float* PWT = static_cast<float*>(res.alloc_cpu(sizeof(float) * (
-      b_packed(h3, h) + d2l::a_packed_rows(B, h3) + weight_gradient_scratch(h, h3) + TB * (long)h3)));
+      b_packed(h3, h) + d2l::a_packed_rows(B, h3) + weight_gradient_scratch(h, h3) +
+      TB * (long)h3)));
   float* PS = PWT + b_packed(h3, h);
   float* PW = PS + d2l::a_packed_rows(B, h3);
   float* DG = PW + weight_gradient_scratch(h, h3);

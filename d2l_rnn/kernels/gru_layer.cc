@@ -7,9 +7,9 @@
 // operator runs the recurrence. Why it is faster than the graph of small MXNet operators:
 // each step's two hidden products run in a register-blocked kernel (recurrent.h, shared with
 // lstm_layer.cc) on every core, each owning its rows of the batch for all the steps (Rows
-// there), the ~20 elementwise operations of a step (forward and
-// backward) become two passes over the batch, and the weight gradients are two large products
-// over all steps after the backward loop instead of 2 x num_steps small ones.
+// there), the ~20 elementwise operations of a step (forward and backward) become two passes
+// over the batch, and the weight gradients are two large products over all steps after the
+// backward loop instead of 2 x num_steps small ones.
 //
 // Operator d2l_gru_layer (attribute reverse = "0" | "1": run from the last step to the first)
 //   inputs : XZR (T, B, 2h) = X W_xz | X W_xr,  XH (T, B, h) = X W_xh,  H0 (B, h),

@@ -8,8 +8,9 @@
 // operator runs the recurrence. All four gates read only H_{t-1}, so a step is one hidden
 // product with W_h = [W_hi | W_hf | W_ho | W_hc] (the register-blocked kernel of recurrent.h,
 // W_h packed once per call) and one pass over the batch, forward and backward alike, each
-// core owning its rows of the batch for all the steps (recurrent.h: Rows); the weight gradient is one large product over all steps after the backward loop
-// instead of num_steps small ones.
+// core owning its rows of the batch for all the steps (recurrent.h: Rows); the weight
+// gradient is one large product over all steps after the backward loop instead of num_steps
+// small ones.
 //
 // Backward, from the last step to the first, with dG_t = [dI | dF | dO | dC~] the gradient
 // before the activations (which is also that of the input products X_t W_x*):

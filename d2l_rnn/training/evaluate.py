@@ -6,7 +6,7 @@ import numpy as np
 from mxnet import nd
 from mxnet.gluon import loss as gloss
 
-from ..data import CHUNK_CHARS, as_index_array
+from ..data import as_index_array, minibatch_chunks
 from .progress import RUN_AHEAD
 
 
@@ -31,10 +31,10 @@ def evaluate_perplexity(forward, begin_state, indices, batch_size, num_steps, ct
     loss = gloss.SoftmaxCrossEntropyLoss()
     state = begin_state(b)
     totals = []
-    # Whole windows per chunk copied to the device (see data.CHUNK_CHARS).
-    chunk = max(1, CHUNK_CHARS // (b * num_steps)) * num_steps
-    for j0 in range(0, length, chunk):
-        width = min(chunk, length - j0)
+    num_windows = (length + num_steps - 1) // num_steps  # the last one may be short
+    for first, count in minibatch_chunks(num_windows, b, num_steps):
+        j0 = first * num_steps
+        width = min(count * num_steps, length - j0)
         X_c = nd.array(X_all[:, j0:j0 + width].astype(np.float32), ctx=ctx)
         Y_c = nd.array(Y_all[:, j0:j0 + width].astype(np.float32), ctx=ctx)
         for j in range(0, width, num_steps):
